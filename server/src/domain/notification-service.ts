@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import { HeraldError } from '../errors.js';
+import type { NotificationStore, IdempotencyRecord } from '../store/store.js';
+import type { Delivery } from './delivery.js';
+import {
+  batchRequestSchema,
+  newNotificationId,
+  publishRequestSchema,
+  targetKind,
+  toNotification,
+  type NotificationRecord,
+  type PublishRequest,
+  type TargetKind,
+} from './notification.js';
+import { BROADCAST_STREAM, topicRoom, userRoom } from './topics.js';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export interface PublishResponse {
+  id: string;
+  createdAt: string;
+  streams: number;
+}
+export type BatchResult = { id: string } | { error: { code: string; message: string; details?: unknown } };
+
+export interface PublishObserver {
+  published(kind: TargetKind, count: number, deliveries: number, seconds: number): void;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+/** Turns a zod failure into a 422 whose message and details name the field. */
+export function invalidPayload(error: z.ZodError, prefix = ''): HeraldError {
+  const details = error.issues.map((issue) => ({ field: prefix + issue.path.join('.'), message: issue.message }));
+  const first = details[0]!;
+  return new HeraldError('invalid_payload', `${first.field || 'body'}: ${first.message}`, details);
+}
+
+/**
+ * Publishing: validates, stores each notification once with one entry per
+ * recipient stream, then delivers it live to the stream's room. Idempotent when
+ * the caller sends an `Idempotency-Key`.
+ */
+export class NotificationService {
+  /** Requests under way per idempotency key, so that a concurrent replay waits for the first. */
+  private readonly inFlight = new Map<string, Promise<Reply>>();
+
+  constructor(
+    private readonly store: NotificationStore,
+    private readonly delivery: Delivery,
+    private readonly observer: PublishObserver,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** `POST /api/notifications`. */
+  publish(callerId: string, body: unknown, idempotencyKey?: string): Promise<Reply> {
+    return this.idempotent(callerId, 'single', body, idempotencyKey, async (idem) => {
+      const parsed = publishRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalidPayload(parsed.error);
+      const [response] = await this.append([parsed.data], (responses) => idem?.(202, responses[0]));
+      return { status: 202, body: response };
+    });
+  }
+
+  /** `POST /api/notifications/batch`: each item succeeds or fails on its own; results keep the order. */
+  publishBatch(callerId: string, body: unknown, idempotencyKey?: string): Promise<Reply> {
+    return this.idempotent(callerId, 'batch', body, idempotencyKey, async (idem) => {
+      const parsed = batchRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalidPayload(parsed.error);
+      const results: BatchResult[] = [];
+      const valid: { index: number; request: PublishRequest }[] = [];
+      parsed.data.notifications.forEach((item, index) => {
+        const one = publishRequestSchema.safeParse(item);
+        if (one.success) valid.push({ index, request: one.data });
+        else results[index] = { error: invalidPayload(one.error, `notifications.${index}.`).toBody() };
+      });
+      const build = (responses: PublishResponse[]) => {
+        valid.forEach((v, i) => (results[v.index] = { id: responses[i]!.id }));
+        return { results };
+      };
+      const responses = await this.append(
+        valid.map((v) => v.request),
+        (done) => idem?.(202, build(done)),
+      );
+      return { status: 202, body: build(responses) };
+    });
+  }
+
+  private async append(
+    requests: PublishRequest[],
+    idempotency: (responses: PublishResponse[]) => IdempotencyRecord | undefined,
+  ): Promise<PublishResponse[]> {
+    if (requests.length === 0) return [];
+    const started = process.hrtime.bigint();
+    const now = this.now();
+    const prepared = requests.map((request) => {
+      const record: NotificationRecord = { id: newNotificationId(now), type: request.type, title: request.title, createdAt: now };
+      if (request.body !== undefined) record.body = request.body;
+      if (request.data !== undefined) record.data = request.data;
+      return { record, kind: targetKind(request.to), streams: streamsOf(request.to) };
+    });
+    const responses = prepared.map((p) => ({ id: p.record.id, createdAt: new Date(now).toISOString(), streams: p.streams.length }));
+    const results = await this.store.append(
+      prepared.map((p) => ({ notification: p.record, streams: p.streams })),
+      idempotency(responses),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    prepared.forEach((p, i) => {
+      let deliveries = 0;
+      for (const entry of results[i]!.entries) {
+        deliveries += this.delivery.deliver(toNotification(p.record, entry.seq, entry.stream, null));
+      }
+      this.observer.published(p.kind, 1, deliveries, seconds);
+      if (p.kind === 'user' || p.kind === 'users') {
+        this.delivery.unreadChanged(p.streams.map((s) => s.slice('user:'.length)));
+      }
+    });
+    return responses;
+  }
+
+  /**
+   * Runs `work` once per (caller, route, key) within 24 h: a replay with the same
+   * body gets the stored reply and delivers nothing; another body gets 409.
+   */
+  private async idempotent(
+    callerId: string,
+    route: string,
+    body: unknown,
+    key: string | undefined,
+    work: (record?: (status: number, response: unknown) => IdempotencyRecord) => Promise<Reply>,
+  ): Promise<Reply> {
+    if (key === undefined) return work();
+    if (!IDEMPOTENCY_KEY.test(key)) {
+      throw new HeraldError('invalid_payload', 'Idempotency-Key: must be 1-255 printable ASCII characters', [
+        { field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' },
+      ]);
+    }
+    const scoped = `${callerId}\n${route}\n${key}`;
+    const bodyHash = createHash('sha256').update(JSON.stringify(body) ?? '').digest('base64url');
+    for (;;) {
+      const pending = this.inFlight.get(scoped);
+      if (!pending) break;
+      await pending.catch(() => undefined);
+    }
+    const kept = await this.store.getIdempotency(scoped, IDEMPOTENCY_TTL_MS);
+    if (kept) {
+      if (kept.bodyHash !== bodyHash) {
+        throw new HeraldError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
+      }
+      return { status: kept.status, body: kept.response };
+    }
+    const run = work((status, response) => ({ key: scoped, bodyHash, status, response }));
+    this.inFlight.set(scoped, run);
+    try {
+      return await run;
+    } finally {
+      this.inFlight.delete(scoped);
+    }
+  }
+}
+
+function streamsOf(to: PublishRequest['to']): string[] {
+  if ('user' in to) return [userRoom(to.user)];
+  if ('users' in to) return [...new Set(to.users)].map(userRoom);
+  if ('topic' in to) return [topicRoom(to.topic)];
+  return [BROADCAST_STREAM];
+}

@@ -1,0 +1,102 @@
+import { ulid } from 'ulid';
+import { z } from 'zod';
+import { TOPIC_PATTERN } from './topics.js';
+
+export const MAX_DATA_BYTES = 16 * 1024;
+export const MAX_DATA_DEPTH = 32;
+export const MAX_USERS_PER_REQUEST = 1000;
+export const MAX_BATCH = 100;
+
+export const userIdSchema = z.string().min(1).max(128);
+export const topicSchema = z.string().regex(TOPIC_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$');
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function depthOf(value: unknown, limit: number, depth = 1): number {
+  if (depth > limit || typeof value !== 'object' || value === null) return depth;
+  let max = depth;
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) max = Math.max(max, depthOf(child, limit, depth + 1));
+    if (max > limit) break;
+  }
+  return max;
+}
+
+/**
+ * `data` is kept as the caller's own object (not copied key by key), so a key
+ * such as `__proto__` stays a plain own property and reaches recipients as sent.
+ */
+export const dataSchema = z
+  .custom<Record<string, unknown>>(isPlainObject, { message: 'must be a JSON object' })
+  .superRefine((value, ctx) => {
+    if (depthOf(value, MAX_DATA_DEPTH) > MAX_DATA_DEPTH) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_DATA_DEPTH} levels deep` });
+      return;
+    }
+    if (Buffer.byteLength(JSON.stringify(value)) > MAX_DATA_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_DATA_BYTES} bytes serialized` });
+    }
+  })
+  .meta({ description: 'Any JSON object, at most 16 KiB serialized and 32 levels deep', type: 'object' });
+
+export const targetSchema = z.union([
+  z.strictObject({ user: userIdSchema }),
+  z.strictObject({ users: z.array(userIdSchema).min(1).max(MAX_USERS_PER_REQUEST) }),
+  z.strictObject({ topic: topicSchema }),
+  z.strictObject({ all: z.literal(true) }),
+]);
+export type Target = z.infer<typeof targetSchema>;
+
+export const notificationContentSchema = z.strictObject({
+  type: z.string().regex(/^[a-z0-9._-]{1,64}$/, 'must match ^[a-z0-9._-]{1,64}$').default('message'),
+  title: z.string().min(1).max(200),
+  body: z.string().max(4000).optional(),
+  data: dataSchema.optional(),
+});
+
+export const publishRequestSchema = notificationContentSchema.extend({ to: targetSchema });
+export type PublishRequest = z.infer<typeof publishRequestSchema>;
+
+export const batchRequestSchema = z.strictObject({
+  notifications: z.array(z.unknown()).min(1).max(MAX_BATCH),
+});
+
+export type TargetKind = 'user' | 'users' | 'topic' | 'all';
+
+export const targetKind = (to: Target): TargetKind =>
+  'user' in to ? 'user' : 'users' in to ? 'users' : 'topic' in to ? 'topic' : 'all';
+
+/** A notification as stored once, whatever the number of recipient streams. */
+export interface NotificationRecord {
+  id: string;
+  type: string;
+  title: string;
+  body?: string;
+  data?: Record<string, unknown>;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+/** A notification as one recipient sees it (SPEC §3). */
+export interface Notification {
+  id: string;
+  seq: number;
+  stream: string;
+  type: string;
+  title: string;
+  body?: string;
+  data?: Record<string, unknown>;
+  createdAt: string;
+  readAt: string | null;
+}
+
+export function toNotification(record: NotificationRecord, seq: number, stream: string, readAt: number | null): Notification {
+  const n: Notification = { id: record.id, seq, stream, type: record.type, title: record.title, createdAt: new Date(record.createdAt).toISOString(), readAt: readAt === null ? null : new Date(readAt).toISOString() };
+  if (record.body !== undefined) n.body = record.body;
+  if (record.data !== undefined) n.data = record.data;
+  return n;
+}
+
+/** `ntf_` and a ULID: sortable by creation time, unique without coordination between nodes. */
+export const newNotificationId = (now: number): string => `ntf_${ulid(now)}`;

@@ -1,0 +1,144 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { Server } from 'socket.io';
+import { loadOrCreateDevSecret } from './auth/dev-secret.js';
+import { TokenVerifier, verifierKeys } from './auth/token-verifier.js';
+import type { HeraldConfig } from './config.js';
+import { FeedService } from './domain/feed-service.js';
+import { NotificationService } from './domain/notification-service.js';
+import { SubscriptionService } from './domain/subscription-service.js';
+import { KeyedRateLimiter } from './domain/token-bucket.js';
+import { createApp } from './http/app.js';
+import { createLogger } from './logger.js';
+import { HeraldMetrics } from './metrics.js';
+import { Activity } from './realtime/activity.js';
+import { AdminDirectory } from './realtime/admin-directory.js';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './realtime/events.js';
+import { SocketDelivery, type HeraldNamespace } from './realtime/socket-delivery.js';
+import { UserSockets } from './realtime/socket-server.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { NotificationStore } from './store/store.js';
+
+export type HeraldServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** Collaborators a caller may supply; each has an embedded default. */
+export interface HeraldDeps {
+  store?: NotificationStore;
+  logger?: Logger;
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+export interface Herald {
+  readonly config: HeraldConfig;
+  readonly http: HttpServer;
+  readonly io: HeraldServer;
+  readonly app: Express;
+  readonly log: Logger;
+  /** The HS256 secret in use when it is the development secret kept in DATA_DIR. */
+  readonly devSecret: string | undefined;
+  /** Stops accepting, disconnects every socket, flushes and closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a whole Herald node, not yet listening: `http.listen()` is the caller's
+ * (only `main.ts` and tests listen), so tests can run several nodes in one process.
+ *
+ * @example
+ * const herald = await createHerald(loadConfig({ ...process.env, PORT: '0' }));
+ * herald.http.listen(0);
+ * await herald.close();
+ */
+export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}): Promise<Herald> {
+  const log = deps.logger ?? createLogger(config.logLevel);
+  const now = deps.now ?? Date.now;
+  const devSecret = config.jwt.algorithm === 'HS256' && !config.jwt.secret ? loadOrCreateDevSecret(config.dataDir) : undefined;
+  const verifier = new TokenVerifier(verifierKeys(config.jwt, config.jwt.secret ?? devSecret));
+  const store = deps.store ?? new SqliteStore({ dataDir: config.dataDir, now });
+
+  const http = createServer();
+  const io: HeraldServer = new Server(http, {
+    maxHttpBufferSize: config.maxSocketPayload,
+    serveClient: false,
+    // The transport answers every origin so that a refused browser reads a clear
+    // `connect_error` (forbidden_origin) from the namespace middleware, which
+    // enforces the allow-list; no cookies are used, so this exposes nothing.
+    cors: { origin: true, credentials: false },
+  });
+  const nsp: HeraldNamespace = io.of('/');
+  const delivery = new SocketDelivery(nsp, store, log.child({ component: 'delivery' }));
+  const activity = new Activity(() => nsp.sockets.size, now);
+  const directory = new AdminDirectory(nsp, config.nodeId, activity, now);
+  const metrics = new HeraldMetrics({
+    connections: () => nsp.sockets.size,
+    usersOnline: () => directory.usersOnline,
+    activity,
+  });
+  const feed = new FeedService(store, delivery);
+  const subscriptions = new SubscriptionService(store, delivery);
+  const notifications = new NotificationService(store, delivery, metrics, now);
+  const userSockets = new UserSockets(nsp, {
+    nodeId: config.nodeId,
+    verifier,
+    feed,
+    subscriptions,
+    log: log.child({ component: 'sockets' }),
+    corsOrigins: config.corsOrigins,
+    maxConnectionsPerUser: config.maxConnectionsPerUser,
+    eventsPerSec: config.socketEventsPerSec,
+    eventsBurst: config.socketEventsBurst,
+    now,
+  });
+
+  let accepting = true;
+  const app = createApp({
+    config,
+    log: log.child({ component: 'http' }),
+    verifier,
+    store,
+    notifications,
+    feed,
+    subscriptions,
+    directory,
+    metrics,
+    rateLimiter: new KeyedRateLimiter(config.apiRatePerSec, config.apiRateBurst),
+    now,
+    accepting: () => accepting,
+  });
+  http.on('request', app);
+
+  const retentionLog = log.child({ component: 'retention' });
+  const prune = () =>
+    store
+      .prune(now() - config.retention.days * 86_400_000, config.retention.perStream, now() - 86_400_000)
+      .then((removed) => {
+        if (removed.entries || removed.idempotencyKeys) retentionLog.info(removed, 'retention applied');
+      })
+      .catch((err: unknown) => retentionLog.error({ err }, 'retention failed'));
+  const retention = setInterval(prune, config.retention.intervalMs);
+  retention.unref();
+  void prune();
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      accepting = false;
+      clearInterval(retention);
+      userSockets.close();
+      activity.close();
+      const force = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
+      force.unref();
+      // Disconnects every socket and closes the HTTP server (idle keep-alive connections included).
+      await new Promise<void>((resolve) => {
+        io.close(() => resolve());
+        http.closeIdleConnections();
+      });
+      clearTimeout(force);
+      await store.close();
+      log.info('closed');
+    })());
+
+  return { config, http, io, app, log, devSecret, close };
+}

@@ -1,0 +1,43 @@
+import type { Request } from 'express';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { HeraldConfig } from '../config.js';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { FeedService } from '../domain/feed-service.js';
+import type { NotificationService } from '../domain/notification-service.js';
+import { invalidPayload } from '../domain/notification-service.js';
+import type { SubscriptionService } from '../domain/subscription-service.js';
+import type { KeyedRateLimiter } from '../domain/token-bucket.js';
+import type { HeraldMetrics } from '../metrics.js';
+import type { AdminDirectory } from '../realtime/admin-directory.js';
+import type { NotificationStore } from '../store/store.js';
+
+/** What the routes are built from; assembled by `createHerald`. */
+export interface HttpDeps {
+  config: HeraldConfig;
+  log: Logger;
+  verifier: TokenVerifier;
+  store: NotificationStore;
+  notifications: NotificationService;
+  feed: FeedService;
+  subscriptions: SubscriptionService;
+  directory: AdminDirectory;
+  metrics: HeraldMetrics;
+  rateLimiter: KeyedRateLimiter;
+  now: () => number;
+  /** False once shutdown has begun. */
+  accepting: () => boolean;
+}
+
+/** Validates with a zod schema; a failure is a 422 that names the field. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalidPayload(parsed.error);
+  return parsed.data;
+}
+
+/** A named route parameter as one string. */
+export function param(req: Request, name: string): string {
+  const value = (req.params as Record<string, string | string[] | undefined>)[name];
+  return Array.isArray(value) ? value.join('/') : (value ?? '');
+}

@@ -1,0 +1,48 @@
+import type { AddressInfo } from 'node:net';
+import { signToken } from './auth/token-verifier.js';
+import { ConfigError, loadConfig, type HeraldConfig } from './config.js';
+import { createHerald } from './herald.js';
+
+/** The entry point: parse the configuration, build Herald, listen, stop on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`herald: ${err.message}\n`);
+    process.exit(1);
+  }
+  const herald = await createHerald(config);
+  await new Promise<void>((resolve, reject) => {
+    herald.http.once('error', reject);
+    herald.http.listen(config.port, config.host, resolve);
+  });
+  const { port } = herald.http.address() as AddressInfo;
+  const base = config.publicUrl ?? `http://localhost:${port}`;
+  herald.log.info({ port, node: config.nodeId, dataDir: config.dataDir }, 'listening');
+  const secret = config.jwt.secret ?? herald.devSecret;
+  if (config.jwt.algorithm === 'HS256' && secret && !config.production) {
+    const token = signToken(secret, { sub: 'admin', roles: ['admin'], expiresIn: 12 * 3600 }, config.jwt);
+    process.stdout.write(`\nHerald is running on ${base}\n  Admin UI (link valid 12 h): ${base}/admin/#token=${token}\n  API docs: ${base}/api/docs\n\n`);
+  } else {
+    process.stdout.write(`\nHerald is running on ${base}\n  Admin UI: ${base}/admin/ (sign in with an admin token)\n  API docs: ${base}/api/docs\n\n`);
+  }
+
+  const stop = (signal: string) => {
+    herald.log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 2000);
+    timer.unref();
+    herald.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        herald.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

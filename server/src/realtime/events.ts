@@ -1,0 +1,62 @@
+/**
+ * The typed event maps of Herald's Socket.IO namespaces, shared by the server,
+ * the tests, clients and the admin UI so that no event name or payload drifts.
+ */
+import type { Notification } from '../domain/notification.js';
+import type { ErrorCode } from '../errors.js';
+import type { Principal } from '../auth/principal.js';
+
+export type { Notification };
+
+export interface AckError {
+  ok: false;
+  error: { code: ErrorCode; message: string };
+}
+export type Ack<T extends object = object> = ({ ok: true } & T) | AckError;
+export type AckFn<T extends object = object> = (response: Ack<T>) => void;
+
+export interface ReadyPayload {
+  userId: string;
+  socketId: string;
+  node: string;
+  topics: string[];
+  unreadCount: number;
+  missed: Notification[];
+  hasMore: boolean;
+}
+
+export interface ServerToClientEvents {
+  ready: (payload: ReadyPayload) => void;
+  notification: (notification: Notification) => void;
+  unread: (payload: { unreadCount: number }) => void;
+  subscriptions: (payload: { topics: string[] }) => void;
+  'auth:expired': (payload: { code: 'token_expired' }) => void;
+}
+
+export interface ClientToServerEvents {
+  subscribe: (payload: { topic: string }, ack: AckFn<{ topics: string[] }>) => void;
+  unsubscribe: (payload: { topic: string }, ack: AckFn<{ topics: string[] }>) => void;
+  sync: (payload: { afterSeq: number; limit?: number }, ack: AckFn<{ items: Notification[]; hasMore: boolean }>) => void;
+  read: (payload: { ids: string[] } | { all: true }, ack: AckFn<{ unreadCount: number }>) => void;
+  'auth:refresh': (payload: { token: string }, ack: AckFn<{ expiresAt: string }>) => void;
+}
+
+// Cluster-wide messages between nodes (filled by the Redis adapter in cluster mode).
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface InterServerEvents {}
+
+/** Kept small on purpose: one of these lives for every connection. */
+export interface SocketData {
+  principal: Principal;
+  /** Connection order on this node, used as the admin list cursor. */
+  n: number;
+  connectedAt: number;
+  address: string;
+  userAgent: string;
+}
+
+/** The handshake `auth` object a client sends. */
+export interface HandshakeAuth {
+  token?: string;
+  lastSeq?: number;
+}

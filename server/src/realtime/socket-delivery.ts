@@ -1,0 +1,48 @@
+import type { Namespace } from 'socket.io';
+import type { Logger } from 'pino';
+import type { Delivery } from '../domain/delivery.js';
+import type { Notification } from '../domain/notification.js';
+import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
+import type { NotificationStore } from '../store/store.js';
+import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
+
+export type HeraldNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/**
+ * Delivery through Socket.IO rooms. A fan-out is one `to(room).emit`, so the
+ * packet is encoded once whatever the number of recipients.
+ */
+export class SocketDelivery implements Delivery {
+  constructor(
+    private readonly nsp: HeraldNamespace,
+    private readonly store: NotificationStore,
+    private readonly log: Logger,
+  ) {}
+
+  deliver(notification: Notification): number {
+    if (notification.stream === BROADCAST_STREAM) {
+      this.nsp.emit('notification', notification);
+      return this.nsp.sockets.size;
+    }
+    this.nsp.to(notification.stream).emit('notification', notification);
+    return this.nsp.adapter.rooms.get(notification.stream)?.size ?? 0;
+  }
+
+  unreadChanged(userIds: readonly string[]): void {
+    for (const userId of userIds) {
+      const room = userRoom(userId);
+      if (!this.nsp.adapter.rooms.has(room)) continue;
+      this.store.unreadCount(userId).then(
+        (unreadCount) => this.nsp.to(room).emit('unread', { unreadCount }),
+        (err: unknown) => this.log.warn({ err, userId }, 'unread count failed'),
+      );
+    }
+  }
+
+  async subscriptionsChanged(userId: string, topics: readonly string[], change: { join?: string; leave?: string }): Promise<void> {
+    const sockets = this.nsp.in(userRoom(userId));
+    if (change.join) sockets.socketsJoin(topicRoom(change.join));
+    if (change.leave) sockets.socketsLeave(topicRoom(change.leave));
+    this.nsp.to(userRoom(userId)).emit('subscriptions', { topics: [...topics] });
+  }
+}

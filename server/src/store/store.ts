@@ -1,0 +1,77 @@
+import type { Notification, NotificationRecord } from '../domain/notification.js';
+
+/** One notification to append to one or more streams (`user:u`, `topic:t`, `broadcast`). */
+export interface AppendItem {
+  notification: NotificationRecord;
+  streams: readonly string[];
+}
+
+/** The stream entries an append created, in the order of `streams`. */
+export interface AppendResult {
+  entries: { stream: string; seq: number }[];
+}
+
+/** A response kept under an idempotency key, stored with the append it answers. */
+export interface IdempotencyRecord {
+  /** Scoped key: caller, route and the client's `Idempotency-Key`. */
+  key: string;
+  /** Hash of the request body, to tell a replay from a reuse with another body. */
+  bodyHash: string;
+  status: number;
+  response: unknown;
+}
+
+export interface FeedQuery {
+  /** Newest first, seq < before. */
+  before?: number;
+  /** Oldest first, seq > after (takes precedence over `before`). */
+  after?: number;
+  limit: number;
+  unreadOnly?: boolean;
+}
+
+export interface FeedPage {
+  items: Notification[];
+  /** Whether more entries follow in the same direction. */
+  hasMore: boolean;
+}
+
+export interface PruneResult {
+  entries: number;
+  notifications: number;
+  idempotencyKeys: number;
+}
+
+/**
+ * Where notifications, feeds, read state, subscriptions and idempotency keys
+ * live. SQLite implements it for one node; Redis implements it for a cluster.
+ * Every `seq` it hands out is unique and increasing across the deployment.
+ */
+export interface NotificationStore {
+  /**
+   * Persists the items (and the idempotency record, if any) atomically and
+   * durably; resolves once committed. Implementations group concurrent calls
+   * into one write.
+   */
+  append(items: readonly AppendItem[], idempotency?: IdempotencyRecord): Promise<AppendResult[]>;
+  /** A kept idempotency record younger than `maxAgeMs`. */
+  getIdempotency(key: string, maxAgeMs: number): Promise<IdempotencyRecord | undefined>;
+
+  feed(userId: string, query: FeedQuery): Promise<FeedPage>;
+  unreadCount(userId: string): Promise<number>;
+  /** Marks the given notification ids read for this user; unknown ids are ignored. */
+  markRead(userId: string, ids: readonly string[]): Promise<void>;
+  markAllRead(userId: string): Promise<void>;
+
+  subscriptions(userId: string): Promise<string[]>;
+  /** Resolves whether anything changed. */
+  subscribe(userId: string, topic: string): Promise<boolean>;
+  unsubscribe(userId: string, topic: string): Promise<boolean>;
+
+  /** Applies retention: entries older than `olderThan`, beyond `perStream` per stream, stale idempotency keys. */
+  prune(olderThan: number, perStream: number, idempotencyOlderThan: number): Promise<PruneResult>;
+  /** Throws when the store cannot serve requests. */
+  check(): Promise<void>;
+  /** Flushes pending writes and releases the store. */
+  close(): Promise<void>;
+}
