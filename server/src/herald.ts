@@ -6,16 +6,19 @@ import { loadOrCreateDevSecret } from './auth/dev-secret.js';
 import { TokenVerifier, verifierKeys } from './auth/token-verifier.js';
 import type { HeraldConfig } from './config.js';
 import { FeedService } from './domain/feed-service.js';
-import { NotificationService } from './domain/notification-service.js';
+import { combinePublishObservers, NotificationService } from './domain/notification-service.js';
 import { SubscriptionService } from './domain/subscription-service.js';
 import { KeyedRateLimiter } from './domain/token-bucket.js';
+import { adminStatic } from './http/admin-static.js';
 import { createApp } from './http/app.js';
 import { createLogger } from './logger.js';
 import { HeraldMetrics } from './metrics.js';
 import { Activity } from './realtime/activity.js';
 import { AdminDirectory } from './realtime/admin-directory.js';
+import { AdminSockets, type AdminNamespace } from './realtime/admin-namespace.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './realtime/events.js';
 import { SocketDelivery, type HeraldNamespace } from './realtime/socket-delivery.js';
+import { RecentNotifications } from './realtime/recent-notifications.js';
 import { UserSockets } from './realtime/socket-server.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { NotificationStore } from './store/store.js';
@@ -58,7 +61,10 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const verifier = new TokenVerifier(verifierKeys(config.jwt, config.jwt.secret ?? devSecret));
   const store = deps.store ?? new SqliteStore({ dataDir: config.dataDir, now });
 
-  const http = createServer();
+  // Engine.IO wraps the request listeners present when it attaches, so the app
+  // must be one of them; it is built below, once its collaborators exist.
+  const routes: { app?: Express } = {};
+  const http = createServer((req, res) => routes.app!(req, res));
   const io: HeraldServer = new Server(http, {
     maxHttpBufferSize: config.maxSocketPayload,
     serveClient: false,
@@ -78,7 +84,8 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   });
   const feed = new FeedService(store, delivery);
   const subscriptions = new SubscriptionService(store, delivery);
-  const notifications = new NotificationService(store, delivery, metrics, now);
+  const recent = new RecentNotifications();
+  const notifications = new NotificationService(store, delivery, combinePublishObservers(metrics, recent), now);
   const userSockets = new UserSockets(nsp, {
     nodeId: config.nodeId,
     verifier,
@@ -91,9 +98,22 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     eventsBurst: config.socketEventsBurst,
     now,
   });
+  // Socket.IO types every namespace of a server alike; `/admin` has its own event maps.
+  const adminSockets = new AdminSockets(io.of('/admin') as unknown as AdminNamespace, {
+    nodeId: config.nodeId,
+    verifier,
+    corsOrigins: config.corsOrigins,
+    maxConnectionsPerUser: config.maxConnectionsPerUser,
+    directory,
+    activity,
+    recent,
+    statsIntervalMs: config.adminStatsIntervalMs,
+    log: log.child({ component: 'admin-sockets' }),
+    now,
+  });
 
   let accepting = true;
-  const app = createApp({
+  const app = (routes.app = createApp({
     config,
     log: log.child({ component: 'http' }),
     verifier,
@@ -106,8 +126,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     rateLimiter: new KeyedRateLimiter(config.apiRatePerSec, config.apiRateBurst),
     now,
     accepting: () => accepting,
-  });
-  http.on('request', app);
+  }, { static: adminStatic() }));
 
   const retentionLog = log.child({ component: 'retention' });
   const prune = () =>
@@ -127,6 +146,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
       accepting = false;
       clearInterval(retention);
       userSockets.close();
+      adminSockets.close();
       activity.close();
       const force = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
       force.unref();

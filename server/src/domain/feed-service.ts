@@ -4,11 +4,17 @@ import type { Delivery } from './delivery.js';
 import type { Notification } from './notification.js';
 
 export const MAX_PAGE = 100;
-const seqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A `seq` in a query string: digits only (an empty or blank value is an error, not 0). */
+const seqQuerySchema = z
+  .string()
+  .regex(/^\d{1,16}$/, 'must be a non-negative integer')
+  .transform(Number)
+  .meta({ type: 'integer', minimum: 0, description: 'a seq from an earlier answer' });
+const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const feedQuerySchema = z.object({
-  before: seqSchema.optional(),
-  after: seqSchema.optional(),
+  before: seqQuerySchema.optional(),
+  after: seqQuerySchema.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
   unread: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
 });

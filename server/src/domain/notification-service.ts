@@ -11,6 +11,7 @@ import {
   toNotification,
   type NotificationRecord,
   type PublishRequest,
+  type Target,
   type TargetKind,
 } from './notification.js';
 import { BROADCAST_STREAM, topicRoom, userRoom } from './topics.js';
@@ -27,6 +28,37 @@ export type BatchResult = { id: string } | { error: { code: string; message: str
 
 export interface PublishObserver {
   published(kind: TargetKind, count: number, deliveries: number, seconds: number): void;
+  /** Each stored notification, after its live delivery (feeds the admin UI's latest list). */
+  notified?(event: PublishedNotification): void;
+}
+
+/** What {@link PublishObserver.notified} receives: objects the publish path built anyway. */
+export interface PublishedNotification {
+  record: NotificationRecord;
+  to: Target;
+  /** The `sub` of the caller that published it. */
+  publisher: string;
+  /** Live deliveries to sockets on this node. */
+  deliveries: number;
+}
+
+/** One observer that forwards to several (e.g. the metrics and the admin's latest notifications). */
+export function combinePublishObservers(...observers: Partial<PublishObserver>[]): PublishObserver {
+  const notified = observers.filter((o) => o.notified);
+  return {
+    published: (kind, count, deliveries, seconds) => {
+      for (const o of observers) o.published?.(kind, count, deliveries, seconds);
+    },
+    notified: (event) => {
+      for (const o of notified) o.notified!(event);
+    },
+  };
+}
+
+/** The `Idempotency-Key` header and the request body bytes it guards. */
+export interface IdempotencyInput {
+  key: string | undefined;
+  rawBody: Buffer;
 }
 
 export interface Reply {
@@ -34,9 +66,25 @@ export interface Reply {
   body: unknown;
 }
 
+/**
+ * The issues to report for a zod failure. A union reports one `invalid_union`
+ * issue at its own path; look inside at the branch the input was meant for (the
+ * one without unknown or missing keys) so that the field is named.
+ */
+function flatIssues(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
+  return issues.flatMap((issue) => {
+    const path = [...base, ...issue.path];
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ path, message: issue.message }];
+    const structural = (branch: readonly z.core.$ZodIssue[]) =>
+      branch.some((i) => i.code === 'unrecognized_keys' || (i.code === 'invalid_type' && i.input === undefined));
+    const branch = issue.errors.find((b) => !structural(b)) ?? issue.errors[0]!;
+    return flatIssues(branch, path);
+  });
+}
+
 /** Turns a zod failure into a 422 whose message and details name the field. */
 export function invalidPayload(error: z.ZodError, prefix = ''): HeraldError {
-  const details = error.issues.map((issue) => ({ field: prefix + issue.path.join('.'), message: issue.message }));
+  const details = flatIssues(error.issues).map((issue) => ({ field: prefix + issue.path.map(String).join('.'), message: issue.message }));
   const first = details[0]!;
   return new HeraldError('invalid_payload', `${first.field || 'body'}: ${first.message}`, details);
 }
@@ -58,18 +106,18 @@ export class NotificationService {
   ) {}
 
   /** `POST /api/notifications`. */
-  publish(callerId: string, body: unknown, idempotencyKey?: string): Promise<Reply> {
-    return this.idempotent(callerId, 'single', body, idempotencyKey, async (idem) => {
+  publish(callerId: string, body: unknown, idempotency?: IdempotencyInput): Promise<Reply> {
+    return this.idempotent(callerId, 'single', idempotency, async (idem) => {
       const parsed = publishRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidPayload(parsed.error);
-      const [response] = await this.append([parsed.data], (responses) => idem?.(202, responses[0]));
+      const [response] = await this.append(callerId, [parsed.data], (responses) => idem?.(202, responses[0]));
       return { status: 202, body: response };
     });
   }
 
   /** `POST /api/notifications/batch`: each item succeeds or fails on its own; results keep the order. */
-  publishBatch(callerId: string, body: unknown, idempotencyKey?: string): Promise<Reply> {
-    return this.idempotent(callerId, 'batch', body, idempotencyKey, async (idem) => {
+  publishBatch(callerId: string, body: unknown, idempotency?: IdempotencyInput): Promise<Reply> {
+    return this.idempotent(callerId, 'batch', idempotency, async (idem) => {
       const parsed = batchRequestSchema.safeParse(body);
       if (!parsed.success) throw invalidPayload(parsed.error);
       const results: BatchResult[] = [];
@@ -84,6 +132,7 @@ export class NotificationService {
         return { results };
       };
       const responses = await this.append(
+        callerId,
         valid.map((v) => v.request),
         (done) => idem?.(202, build(done)),
       );
@@ -92,6 +141,7 @@ export class NotificationService {
   }
 
   private async append(
+    callerId: string,
     requests: PublishRequest[],
     idempotency: (responses: PublishResponse[]) => IdempotencyRecord | undefined,
   ): Promise<PublishResponse[]> {
@@ -102,7 +152,7 @@ export class NotificationService {
       const record: NotificationRecord = { id: newNotificationId(now), type: request.type, title: request.title, createdAt: now };
       if (request.body !== undefined) record.body = request.body;
       if (request.data !== undefined) record.data = request.data;
-      return { record, kind: targetKind(request.to), streams: streamsOf(request.to) };
+      return { record, to: request.to, kind: targetKind(request.to), streams: streamsOf(request.to) };
     });
     const responses = prepared.map((p) => ({ id: p.record.id, createdAt: new Date(now).toISOString(), streams: p.streams.length }));
     const results = await this.store.append(
@@ -116,6 +166,7 @@ export class NotificationService {
         deliveries += this.delivery.deliver(toNotification(p.record, entry.seq, entry.stream, null));
       }
       this.observer.published(p.kind, 1, deliveries, seconds);
+      this.observer.notified?.({ record: p.record, to: p.to, publisher: callerId, deliveries });
       if (p.kind === 'user' || p.kind === 'users') {
         this.delivery.unreadChanged(p.streams.map((s) => s.slice('user:'.length)));
       }
@@ -130,18 +181,19 @@ export class NotificationService {
   private async idempotent(
     callerId: string,
     route: string,
-    body: unknown,
-    key: string | undefined,
+    idempotency: IdempotencyInput | undefined,
     work: (record?: (status: number, response: unknown) => IdempotencyRecord) => Promise<Reply>,
   ): Promise<Reply> {
-    if (key === undefined) return work();
+    if (idempotency?.key === undefined) return work();
+    const { key, rawBody } = idempotency;
     if (!IDEMPOTENCY_KEY.test(key)) {
       throw new HeraldError('invalid_payload', 'Idempotency-Key: must be 1-255 printable ASCII characters', [
         { field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' },
       ]);
     }
     const scoped = `${callerId}\n${route}\n${key}`;
-    const bodyHash = createHash('sha256').update(JSON.stringify(body) ?? '').digest('base64url');
+    // The raw bytes, not a re-serialization: hashing must not depend on (or choke on) the parsed shape.
+    const bodyHash = createHash('sha256').update(rawBody).digest('base64url');
     for (;;) {
       const pending = this.inFlight.get(scoped);
       if (!pending) break;

@@ -30,7 +30,13 @@ export function createApp(deps: HttpDeps, extra: { static?: (app: Express) => vo
   if (deps.config.corsOrigins) {
     app.use('/api', cors({ origin: [...deps.config.corsOrigins], exposedHeaders: ['Retry-After'], maxAge: 600 }));
   }
-  app.use('/api', express.json({ limit: deps.config.maxBodyBytes, strict: true }));
+  app.use('/api', express.json({
+      limit: deps.config.maxBodyBytes,
+      strict: true,
+      verify: (req, _res, buf) => {
+        (req as express.Request).rawBody = buf;
+      },
+    }),);
   app.use('/api', createAuthenticate(deps.verifier), rateLimit(deps));
   app.use('/api', notificationRoutes(deps), meRoutes(deps), userRoutes(deps), adminRoutes(deps));
   app.use(notFound);

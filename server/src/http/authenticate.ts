@@ -8,6 +8,8 @@ import { HeraldError, isHeraldError } from '../errors.js';
 declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
+    /** The JSON body as received, kept for idempotency hashing. */
+    rawBody?: Buffer;
   }
 }
 

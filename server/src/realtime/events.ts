@@ -5,6 +5,9 @@
 import type { Notification } from '../domain/notification.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
+import type { ActivitySample } from './activity.js';
+import type { AdminStats } from './admin-directory.js';
+import type { RecentNotification } from './recent-notifications.js';
 
 export type { Notification };
 
@@ -59,4 +62,46 @@ export interface SocketData {
 export interface HandshakeAuth {
   token?: string;
   lastSeq?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Admin namespace `/admin` (SPEC §6). The admin UI imports these types too.
+
+export type { ActivitySample, AdminStats, RecentNotification };
+export type { ConnectionInfo, NodeStats, Page, RoomInfo } from './admin-directory.js';
+
+/** What an admin socket receives once, right after connecting. */
+export interface AdminReadyPayload {
+  userId: string;
+  roles: Principal['roles'];
+  /** Whether this token may act (role `admin`), not only watch (`admin:read`). */
+  canAct: boolean;
+  /** The node this socket is connected to. */
+  node: string;
+  /** How often `stats` and `activity` follow, in milliseconds. */
+  statsIntervalMs: number;
+  stats: AdminStats;
+  /** Per-second samples of this node, oldest first, up to ten minutes. */
+  history: ActivitySample[];
+  /** The latest notifications published through this node, newest first (at most 100). */
+  recent: RecentNotification[];
+}
+
+export interface AdminServerToClientEvents {
+  ready: (payload: AdminReadyPayload) => void;
+  /** Every `ADMIN_STATS_INTERVAL_MS`: the shape of `GET /api/admin/stats`. */
+  stats: (stats: AdminStats) => void;
+  /** Per-second samples taken since the previous push, oldest first. */
+  activity: (payload: { samples: ActivitySample[] }) => void;
+  /** Notifications published since the previous push, newest first. */
+  notifications: (payload: { items: RecentNotification[] }) => void;
+  'auth:expired': (payload: { code: 'token_expired' }) => void;
+}
+
+/** Admin actions go through the REST API (one authorization path); the socket only listens. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AdminClientToServerEvents {}
+
+export interface AdminSocketData {
+  principal: Principal;
 }

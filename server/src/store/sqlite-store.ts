@@ -207,14 +207,13 @@ export class SqliteStore implements NotificationStore {
         for (const row of rows as { notification_id: string }[]) removedIds.add(row.notification_id);
       };
       // seq order is creation order, so the expired entries are a prefix of the table.
-      collect(
-        this.stmt(
-          `DELETE FROM entries WHERE seq < COALESCE(
-             (SELECT seq FROM entries WHERE created_at >= ? ORDER BY seq LIMIT 1),
-             (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
-           RETURNING notification_id`,
-        ).all(olderThan),
-      );
+      const expired = this.stmt(
+        `DELETE FROM entries WHERE seq < COALESCE(
+           (SELECT seq FROM entries WHERE created_at >= ? ORDER BY seq LIMIT 1),
+           (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
+         RETURNING notification_id`,
+      ).all(olderThan);
+      collect(expired);
       const streams = this.prunedOnce
         ? [...this.touchedStreams]
         : (this.stmt('SELECT DISTINCT stream FROM entries').all() as { stream: string }[]).map((r) => r.stream);
@@ -224,7 +223,7 @@ export class SqliteStore implements NotificationStore {
         `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
          RETURNING notification_id`,
       );
-      let entries = removedIds.size;
+      let entries = expired.length;
       for (const stream of streams) {
         const rows = capStream.all(stream, stream, perStream);
         entries += rows.length;

@@ -1,0 +1,150 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Notification } from '../server/src/realtime/events.js';
+import { collect, eventually, sleep, startServer, type TestServer } from './helpers.js';
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  details?: { field: string; message: string }[];
+}
+type Result = { id: string } | { error: ErrorBody };
+interface Feed {
+  items: Notification[];
+}
+
+/** How long a test waits to be sure that something was NOT delivered. */
+const QUIET_MS = 300;
+
+describe('publishing a batch', () => {
+  let server: TestServer;
+  let publisher: string;
+  beforeEach(async () => {
+    server = await startServer();
+    publisher = server.token('svc', { roles: ['publisher'] });
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  const batch = (body: unknown) => server.request('POST', '/api/notifications/batch', { token: publisher, body });
+  const feedOf = async (user: string) =>
+    ((await (await server.request('GET', '/api/me/notifications', { token: server.token(user) })).json()) as Feed).items;
+
+  it('answers 202 with one result per item in order, an id for each valid item and a field-naming error for each invalid one', async () => {
+    const res = await batch({
+      notifications: [
+        { to: { user: 'bob' }, title: 'first' },
+        { to: { user: 'bob' }, body: 'no title' },
+        { to: { user: 'carol' }, title: 'third', type: 'order.shipped' },
+        { to: { user: 'bob' }, title: 'bad type', type: 'Not Valid' },
+        'not an object',
+      ],
+    });
+    expect(res.status).toBe(202);
+    const { results } = (await res.json()) as { results: Result[] };
+    expect(results).toHaveLength(5);
+    expect(results[0]).toEqual({ id: expect.stringMatching(/^ntf_/) });
+    expect(results[2]).toEqual({ id: expect.stringMatching(/^ntf_/) });
+    expect((results[0] as { id: string }).id).not.toBe((results[2] as { id: string }).id);
+
+    const titleError = (results[1] as { error: ErrorBody }).error;
+    expect(titleError.code).toBe('invalid_payload');
+    expect(titleError.message).toContain('notifications.1.title');
+    expect(titleError.details?.map((d) => d.field)).toContain('notifications.1.title');
+
+    const typeError = (results[3] as { error: ErrorBody }).error;
+    expect(typeError.code).toBe('invalid_payload');
+    expect(typeError.message).toContain('notifications.3.type');
+
+    const notObject = (results[4] as { error: ErrorBody }).error;
+    expect(notObject.code).toBe('invalid_payload');
+    expect(notObject.message).toContain('notifications.4');
+  });
+
+  it('delivers the valid items and nothing for the invalid ones', async () => {
+    const bob = await server.connect('bob');
+    const carol = await server.connect('carol');
+    const toBob = collect<Notification>(bob.socket, 'notification');
+    const toCarol = collect<Notification>(carol.socket, 'notification');
+    const res = await batch({
+      notifications: [
+        { to: { user: 'bob' }, title: 'for bob' },
+        { to: { user: 'bob' }, title: 'x'.repeat(201) },
+        { to: { user: 'carol' }, title: 'for carol' },
+        { to: { user: 'carol' }, title: 'stray', extra: true },
+      ],
+    });
+    const { results } = (await res.json()) as { results: Result[] };
+    await eventually(() => toBob.length >= 1 && toCarol.length >= 1);
+    await sleep(QUIET_MS);
+    expect(toBob.map((n) => [n.id, n.title])).toEqual([[(results[0] as { id: string }).id, 'for bob']]);
+    expect(toCarol.map((n) => [n.id, n.title])).toEqual([[(results[2] as { id: string }).id, 'for carol']]);
+    expect((await feedOf('bob')).map((n) => n.title)).toEqual(['for bob']);
+  });
+
+  it('stores the items in the order given, with increasing seqs', async () => {
+    const titles = ['one', 'two', 'three', 'four'];
+    const res = await batch({ notifications: titles.map((title) => ({ to: { user: 'bob' }, title })) });
+    const { results } = (await res.json()) as { results: { id: string }[] };
+    const feed = (await feedOf('bob')).reverse(); // the feed is newest first
+    expect(feed.map((n) => n.title)).toEqual(titles);
+    expect(feed.map((n) => n.id)).toEqual(results.map((r) => r.id));
+    for (let i = 1; i < feed.length; i++) expect(feed[i]!.seq).toBeGreaterThan(feed[i - 1]!.seq);
+  });
+
+  it('delivers batch items to users, topics and everyone alike', async () => {
+    const alice = await server.connect('alice');
+    await server.request('PUT', '/api/me/subscriptions/deploys', { token: server.token('alice') });
+    const seen = collect<Notification>(alice.socket, 'notification');
+    const res = await batch({
+      notifications: [
+        { to: { users: ['alice', 'bob'] }, title: 'users' },
+        { to: { topic: 'deploys' }, title: 'topic' },
+        { to: { all: true }, title: 'all' },
+      ],
+    });
+    expect(res.status).toBe(202);
+    await eventually(() => seen.length >= 3);
+    expect(seen.map((n) => [n.title, n.stream])).toEqual([
+      ['users', 'user:alice'],
+      ['topic', 'topic:deploys'],
+      ['all', 'broadcast'],
+    ]);
+  });
+
+  it('answers 202 with only errors when every item is invalid, and delivers nothing', async () => {
+    const { socket } = await server.connect('bob');
+    const seen = collect<Notification>(socket, 'notification');
+    const res = await batch({ notifications: [{ to: { user: 'bob' } }, { title: 'no target' }] });
+    expect(res.status).toBe(202);
+    const { results } = (await res.json()) as { results: { error: ErrorBody }[] };
+    expect(results.map((r) => r.error.code)).toEqual(['invalid_payload', 'invalid_payload']);
+    expect(results[0]!.error.message).toContain('notifications.0.title');
+    expect(results[1]!.error.message).toContain('notifications.1.to');
+    await sleep(QUIET_MS);
+    expect(seen).toEqual([]);
+  });
+
+  it('accepts exactly 100 items', async () => {
+    const res = await batch({ notifications: Array.from({ length: 100 }, (_, i) => ({ to: { user: `u${i}` }, title: `n${i}` })) });
+    expect(res.status).toBe(202);
+    const { results } = (await res.json()) as { results: { id: string }[] };
+    expect(results).toHaveLength(100);
+    expect(new Set(results.map((r) => r.id)).size).toBe(100);
+    expect((await feedOf('u99')).map((n) => n.title)).toEqual(['n99']);
+  });
+
+  it.each([
+    ['101 items', { notifications: Array.from({ length: 101 }, () => ({ to: { user: 'bob' }, title: 'x' })) }, 'notifications'],
+    ['an empty list', { notifications: [] }, 'notifications'],
+    ['no list at all', {}, 'notifications'],
+    ['a list that is not an array', { notifications: { to: { user: 'bob' }, title: 'x' } }, 'notifications'],
+  ])('refuses %s with 422 naming the field, and stores nothing', async (_what, body, field) => {
+    const res = await batch(body);
+    expect(res.status).toBe(422);
+    const { error } = (await res.json()) as { error: ErrorBody };
+    expect(error.code).toBe('invalid_payload');
+    expect(error.details?.map((d) => d.field)).toContain(field);
+    expect(await feedOf('bob')).toEqual([]);
+  });
+});
