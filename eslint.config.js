@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'admin-ui/dist/', 'test-results/', 'playwright-report/', '.tmp/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'admin-ui/dist/', 'admin-ui/.dist-*/', 'test-results/', 'playwright-report/', '.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,5 +15,28 @@ export default tseslint.config(
   {
     files: ['server/src/**/*.ts'],
     rules: { 'no-console': 'error' },
+  },
+  {
+    // The admin UI: browser code that never turns a string into HTML (SPEC §6).
+    files: ['admin-ui/src/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-console': 'error',
+      'no-restricted-properties': [
+        'error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'srcdoc'].map((property) => ({
+          property,
+          message: 'Build DOM with h() from dom.ts: text users or publishers supplied is rendered as text, never as HTML.',
+        })),
+        { object: 'document', property: 'write', message: 'Build DOM with h() from dom.ts.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='setAttribute'][arguments.0.value=/^(on|style$|href$|src$)/]",
+          message: 'No inline handlers, inline styles or URL attributes from data: use addEventListener, classes and fixed URLs.',
+        },
+      ],
+    },
   },
 );

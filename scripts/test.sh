@@ -3,9 +3,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== typecheck (tsc --noEmit, tests included)"
+echo "== provisioning (Chromium for the end-to-end tests)"
+bash scripts/provision.sh
+echo "== admin UI build (when stale)"
+node scripts/build-admin.mjs
+echo "== typecheck (tsc --noEmit, tests included; admin UI with the DOM library)"
 npx tsc --noEmit
+npx tsc -p admin-ui --noEmit
 echo "== lint"
 npx eslint .
 echo "== tests"
 npx vitest run "$@"
+# Arguments select vitest files; the browser suite runs with the full `npm test`.
+if [ $# -eq 0 ]; then
+  echo "== end-to-end (Playwright, Debian's Chromium)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test
+fi

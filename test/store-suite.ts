@@ -239,6 +239,34 @@ export function describeStore(name: string, makeStore: (clock: StoreClock) => Pr
       expect(b.items[0]).toMatchObject({ id: shared.notification.id, title: 'shared', seq: shared.seqs[1] });
     });
 
+    it('keeps the unread count right when pruning removes read and unread entries', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push((await put(['user:a'], `n${i}`)).notification.id);
+      await store.markRead('a', [ids[0]!, ids[1]!, ids[4]!]);
+      expect(await store.unreadCount('a')).toBe(3);
+      // The cap keeps n3, n4 (read) and n5: the read marks of n0 and n1 must not count any more.
+      await store.prune(0, 3, 0);
+      expect(await store.unreadCount('a')).toBe(2);
+      expect((await store.feed('a', { limit: 10, unreadOnly: true })).items.map((i) => i.id)).toEqual([ids[5], ids[3]]);
+    });
+
+    it('pages an unread-only feed in both directions, skipping read entries', async () => {
+      const put8 = [];
+      for (let i = 0; i < 8; i++) put8.push(await put(['user:a'], `n${i}`));
+      const [n0, n1, n2, n3, n4, n5, n6, n7] = put8.map((p) => ({ id: p.notification.id, seq: p.seqs[0]! }));
+      await store.markRead('a', [n1!.id, n2!.id, n5!.id]);
+      const newest = await store.feed('a', { limit: 2, unreadOnly: true });
+      expect(newest).toMatchObject({ hasMore: true, items: [{ id: n7!.id }, { id: n6!.id }] });
+      const middle = await store.feed('a', { limit: 2, unreadOnly: true, before: n6!.seq });
+      expect(middle).toMatchObject({ hasMore: true, items: [{ id: n4!.id }, { id: n3!.id }] });
+      const last = await store.feed('a', { limit: 2, unreadOnly: true, before: n3!.seq });
+      expect(last).toMatchObject({ hasMore: false, items: [{ id: n0!.id }] });
+      const oldest = await store.feed('a', { limit: 3, unreadOnly: true, after: 0 });
+      expect(oldest).toMatchObject({ hasMore: true, items: [{ id: n0!.id }, { id: n3!.id }, { id: n4!.id }] });
+      const rest = await store.feed('a', { limit: 3, unreadOnly: true, after: n4!.seq });
+      expect(rest).toMatchObject({ hasMore: false, items: [{ id: n6!.id }, { id: n7!.id }] });
+    });
+
     it('never reuses a seq, even after pruning removed every entry', async () => {
       const first = await put(['user:a'], 'first');
       await store.prune(T0 + DAY, 10_000, 0);

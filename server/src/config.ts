@@ -55,12 +55,19 @@ const envSchema = z
     ADMIN_STATS_INTERVAL_MS: int(50).default(1000),
     /** Cross-node request timeout of the cluster adapter. @default 5000 */
     REDIS_REQUESTS_TIMEOUT_MS: int(100).default(5000),
+    /** How often a cluster node writes its heartbeat. @default 1000 */
+    NODE_HEARTBEAT_MS: int(50).default(1000),
+    /** A node whose heartbeat is older than this is dead: no longer counted. @default 5000 */
+    NODE_TIMEOUT_MS: int(200).default(5000),
     /** How long SIGTERM waits for sockets and the store before exiting. @default 10000 */
     SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
     /** Public URL used in the start-up admin link. @default http://localhost:PORT */
     PUBLIC_URL: optionalString,
   })
   .superRefine((env, ctx) => {
+    if (env.NODE_TIMEOUT_MS <= env.NODE_HEARTBEAT_MS * 2) {
+      ctx.addIssue({ code: 'custom', path: ['NODE_TIMEOUT_MS'], message: 'must be more than twice NODE_HEARTBEAT_MS' });
+    }
     if (env.JWT_ALGORITHM !== 'HS256' && !env.JWT_PUBLIC_KEY) {
       ctx.addIssue({ code: 'custom', path: ['JWT_PUBLIC_KEY'], message: `is required when JWT_ALGORITHM is ${env.JWT_ALGORITHM}` });
     }
@@ -101,6 +108,8 @@ export interface HeraldConfig {
   readonly apiRateBurst: number;
   readonly adminStatsIntervalMs: number;
   readonly redisRequestsTimeoutMs: number;
+  readonly nodeHeartbeatMs: number;
+  readonly nodeTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly publicUrl: string | undefined;
 }
@@ -151,6 +160,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiRateBurst: e.API_RATE_BURST,
     adminStatsIntervalMs: e.ADMIN_STATS_INTERVAL_MS,
     redisRequestsTimeoutMs: e.REDIS_REQUESTS_TIMEOUT_MS,
+    nodeHeartbeatMs: e.NODE_HEARTBEAT_MS,
+    nodeTimeoutMs: e.NODE_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicUrl: e.PUBLIC_URL,
   };

@@ -70,3 +70,8 @@ export class HeraldError extends Error {
 }
 
 export const isHeraldError = (err: unknown): err is HeraldError => err instanceof HeraldError;
+
+/** A failure to start that the operator can fix (an unreachable Redis): reported as one line. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}

@@ -21,6 +21,9 @@ import { SocketDelivery, type HeraldNamespace } from './realtime/socket-delivery
 import { RecentNotifications } from './realtime/recent-notifications.js';
 import { UserSockets } from './realtime/socket-server.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { GuardedStore } from './store/guarded-store.js';
+import { Cluster } from './cluster/cluster.js';
+import { LocalPresence } from './cluster/presence.js';
 import type { NotificationStore } from './store/store.js';
 
 export type HeraldServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -59,7 +62,8 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const now = deps.now ?? Date.now;
   const devSecret = config.jwt.algorithm === 'HS256' && !config.jwt.secret ? loadOrCreateDevSecret(config.dataDir) : undefined;
   const verifier = new TokenVerifier(verifierKeys(config.jwt, config.jwt.secret ?? devSecret));
-  const store = deps.store ?? new SqliteStore({ dataDir: config.dataDir, now });
+  const cluster = config.redisUrl ? await Cluster.connect(config, log, now) : undefined;
+  const store = new GuardedStore(deps.store ?? cluster?.store ?? new SqliteStore({ dataDir: config.dataDir, now }), log.child({ component: 'store' }));
 
   // Engine.IO wraps the request listeners present when it attaches, so the app
   // must be one of them; it is built below, once its collaborators exist.
@@ -72,11 +76,14 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     // `connect_error` (forbidden_origin) from the namespace middleware, which
     // enforces the allow-list; no cookies are used, so this exposes nothing.
     cors: { origin: true, credentials: false },
+    ...(cluster ? { adapter: cluster.adapter } : {}),
   });
   const nsp: HeraldNamespace = io.of('/');
-  const delivery = new SocketDelivery(nsp, store, log.child({ component: 'delivery' }));
   const activity = new Activity(() => nsp.sockets.size, now);
-  const directory = new AdminDirectory(nsp, config.nodeId, activity, now);
+  const { presence, directory } = cluster
+    ? cluster.attach(nsp, activity, now)
+    : { presence: new LocalPresence(nsp), directory: new AdminDirectory(nsp, config.nodeId, activity, now) };
+  const delivery = new SocketDelivery(nsp, store, presence, log.child({ component: 'delivery' }));
   const metrics = new HeraldMetrics({
     connections: () => nsp.sockets.size,
     usersOnline: () => directory.usersOnline,
@@ -97,6 +104,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     eventsPerSec: config.socketEventsPerSec,
     eventsBurst: config.socketEventsBurst,
     now,
+    presence,
   });
   // Socket.IO types every namespace of a server alike; `/admin` has its own event maps.
   const adminSockets = new AdminSockets(io.of('/admin') as unknown as AdminNamespace, {
@@ -123,7 +131,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     subscriptions,
     directory,
     metrics,
-    rateLimiter: new KeyedRateLimiter(config.apiRatePerSec, config.apiRateBurst),
+    rateLimiter: cluster?.rateLimiter ?? new KeyedRateLimiter(config.apiRatePerSec, config.apiRateBurst),
     now,
     accepting: () => accepting,
   }, { static: adminStatic() }));
@@ -139,6 +147,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const retention = setInterval(prune, config.retention.intervalMs);
   retention.unref();
   void prune();
+  await cluster?.start(nsp, feed);
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -157,6 +166,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
       });
       clearTimeout(force);
       await store.close();
+      await cluster?.close();
       log.info('closed');
     })());
 

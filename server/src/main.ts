@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { signToken } from './auth/token-verifier.js';
 import { ConfigError, loadConfig, type HeraldConfig } from './config.js';
+import { StartupError } from './errors.js';
 import { createHerald } from './herald.js';
 
 /** The entry point: parse the configuration, build Herald, listen, stop on SIGTERM/SIGINT. */
@@ -13,7 +14,14 @@ async function main(): Promise<void> {
     process.stderr.write(`herald: ${err.message}\n`);
     process.exit(1);
   }
-  const herald = await createHerald(config);
+  let herald: Awaited<ReturnType<typeof createHerald>>;
+  try {
+    herald = await createHerald(config);
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    process.stderr.write(`herald: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   await new Promise<void>((resolve, reject) => {
     herald.http.once('error', reject);
     herald.http.listen(config.port, config.host, resolve);
@@ -41,6 +49,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // A library promise that rejects unobserved (a Redis publish during an outage,
+  // say) must not take the node and every socket on it down: log it loudly.
+  process.on('unhandledRejection', (err) => herald.log.error({ err }, 'unhandled promise rejection'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -45,8 +45,13 @@ export class TokenBucket {
   }
 }
 
+/** A per-caller limit: `consume` resolves 0 when allowed, else the seconds to wait. */
+export interface RateLimiter {
+  consume(key: string, now: number): Promise<number>;
+}
+
 /** Token buckets keyed by caller, for REST. Idle full buckets are swept so the map stays small. */
-export class KeyedRateLimiter {
+export class KeyedRateLimiter implements RateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
   private lastSweep = 0;
 

@@ -7,7 +7,7 @@ import type { FeedService } from '../domain/feed-service.js';
 import type { NotificationService } from '../domain/notification-service.js';
 import { invalidPayload } from '../domain/notification-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
-import type { KeyedRateLimiter } from '../domain/token-bucket.js';
+import type { RateLimiter } from '../domain/token-bucket.js';
 import type { HeraldMetrics } from '../metrics.js';
 import type { AdminDirectory } from '../realtime/admin-directory.js';
 import type { NotificationStore } from '../store/store.js';
@@ -23,7 +23,7 @@ export interface HttpDeps {
   subscriptions: SubscriptionService;
   directory: AdminDirectory;
   metrics: HeraldMetrics;
-  rateLimiter: KeyedRateLimiter;
+  rateLimiter: RateLimiter;
   now: () => number;
   /** False once shutdown has begun. */
   accepting: () => boolean;

@@ -39,6 +39,47 @@ export interface ConnectionInfo {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+  /** Set when a node did not answer in time: the page lacks its share. */
+  partial?: boolean;
+}
+
+/** Sort key of a connection across the cluster: connected-at, node, order on that node. */
+export type CursorKey = [number, string, number];
+export type ListedConnection = ConnectionInfo & { key: CursorKey };
+
+export function compareKeys(a: CursorKey, b: CursorKey): number {
+  return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
+}
+
+const encodeCursor = (key: CursorKey): string => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+function decodeCursor(cursor: string | undefined): CursorKey | undefined {
+  if (!cursor) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
+    if (Array.isArray(key) && typeof key[0] === 'number' && typeof key[1] === 'string' && typeof key[2] === 'number') return key as CursorKey;
+  } catch {
+    // not ours: treated as no cursor below
+  }
+  return undefined;
+}
+
+/** Merges per-node lists (each sorted, each up to limit + 1) into one page. */
+export function pageOfConnections(lists: ListedConnection[][], limit: number, partial = false): Page<ConnectionInfo> {
+  const merged = lists.flat().sort((a, b) => compareKeys(a.key, b.key));
+  const page = merged.slice(0, limit);
+  const items = page.map(({ key: _key, ...info }) => info);
+  const nextCursor = merged.length > limit ? encodeCursor(page.at(-1)!.key) : null;
+  return partial ? { items, nextCursor, partial } : { items, nextCursor };
+}
+
+/** Sorts rooms largest first and cuts the page at the offset in `cursor`. */
+export function pageOfRooms(all: RoomInfo[], query: RoomQuery, partial = false): Page<RoomInfo> {
+  all.sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1));
+  const offset = Number(query.cursor ?? 0) || 0;
+  const items = all.slice(offset, offset + query.limit);
+  const nextCursor = offset + query.limit < all.length ? String(offset + query.limit) : null;
+  return partial ? { items, nextCursor, partial } : { items, nextCursor };
 }
 
 export interface RoomQuery {
@@ -99,6 +140,19 @@ export class AdminDirectory {
     };
   }
 
+  /** This node's own figures, as published with each cluster heartbeat. */
+  snapshot(): NodeStats & { users: number; rooms: number; topics: number; published: number; delivered: number; ratePerSec: number } {
+    return {
+      ...this.nodeStats(),
+      users: this.users,
+      rooms: this.users + this.topics,
+      topics: this.topics,
+      published: this.activity.published,
+      delivered: this.activity.delivered,
+      ratePerSec: this.activity.ratePerSec(),
+    };
+  }
+
   async stats(): Promise<AdminStats> {
     return {
       nodes: [this.nodeStats()],
@@ -118,34 +172,42 @@ export class AdminDirectory {
 
   /** Rooms, largest first (then by name), `cursor` being the offset of the next page. */
   async rooms(query: RoomQuery): Promise<Page<RoomInfo>> {
-    const all: RoomInfo[] = [];
-    for (const [name, members] of this.nsp.adapter.rooms) {
-      if (!isHeraldRoom(name) || (query.prefix && !name.startsWith(query.prefix))) continue;
-      all.push({ name, kind: name.startsWith('user:') ? 'user' : 'topic', size: members.size });
-    }
-    all.sort((a, b) => b.size - a.size || (a.name < b.name ? -1 : 1));
-    const offset = Number(query.cursor ?? 0) || 0;
-    const items = all.slice(offset, offset + query.limit);
-    return { items, nextCursor: offset + query.limit < all.length ? String(offset + query.limit) : null };
+    return pageOfRooms(this.localRooms(query.prefix), query);
   }
 
-  /** Connections in connection order; `cursor` is the order number of the last one returned. */
+  /** Every Herald room on this node (unsorted), optionally only those starting with `prefix`. */
+  localRooms(prefix: string | undefined): RoomInfo[] {
+    const all: RoomInfo[] = [];
+    for (const [name, members] of this.nsp.adapter.rooms) {
+      if (!isHeraldRoom(name) || (prefix && !name.startsWith(prefix))) continue;
+      all.push({ name, kind: name.startsWith('user:') ? 'user' : 'topic', size: members.size });
+    }
+    return all;
+  }
+
+  /** Connections in connection order; `cursor` is opaque, from the previous page. */
   async connections(query: ConnectionQuery): Promise<Page<ConnectionInfo>> {
-    if (query.node && query.node !== this.nodeId) return { items: [], nextCursor: null };
-    const after = Number(query.cursor ?? 0) || 0;
+    return pageOfConnections([this.localConnections(query)], query.limit);
+  }
+
+  /**
+   * Up to `limit + 1` of this node's connections matching the filters, after the
+   * cursor, in (connectedAt, node, order) order: pages merge across nodes.
+   */
+  localConnections(query: ConnectionQuery): ListedConnection[] {
+    if (query.node && query.node !== this.nodeId) return [];
+    const after = decodeCursor(query.cursor);
     const rooms = this.nsp.adapter.rooms;
     const ofUser = query.user === undefined ? undefined : rooms.get(`user:${query.user}`);
     const ofRoom = query.room === undefined ? undefined : rooms.get(query.room);
-    if ((query.user !== undefined && !ofUser) || (query.room !== undefined && !ofRoom)) return { items: [], nextCursor: null };
-    const sockets = [];
+    if ((query.user !== undefined && !ofUser) || (query.room !== undefined && !ofRoom)) return [];
+    const listed: ListedConnection[] = [];
     for (const socket of this.nsp.sockets.values()) {
-      if (socket.data.n <= after || (ofUser && !ofUser.has(socket.id)) || (ofRoom && !ofRoom.has(socket.id))) continue;
-      sockets.push(socket);
-      if (sockets.length > query.limit) break;
-    }
-    const page = sockets.slice(0, query.limit);
-    return {
-      items: page.map((socket) => ({
+      if ((ofUser && !ofUser.has(socket.id)) || (ofRoom && !ofRoom.has(socket.id))) continue;
+      const key: CursorKey = [socket.data.connectedAt, this.nodeId, socket.data.n];
+      if (after && compareKeys(key, after) <= 0) continue;
+      listed.push({
+        key,
         socketId: socket.id,
         userId: socket.data.principal.userId,
         rooms: [...socket.rooms].filter(isHeraldRoom),
@@ -154,9 +216,10 @@ export class AdminDirectory {
         userAgent: socket.data.userAgent,
         connectedAt: new Date(socket.data.connectedAt).toISOString(),
         node: this.nodeId,
-      })),
-      nextCursor: sockets.length > query.limit ? String(page.at(-1)!.data.n) : null,
-    };
+      });
+      if (listed.length > query.limit) break;
+    }
+    return listed;
   }
 
   /** Disconnects one socket; false when this node does not have it. */
@@ -170,7 +233,8 @@ export class AdminDirectory {
   async disconnectUser(userId: string): Promise<number> {
     const members = this.nsp.adapter.rooms.get(`user:${userId}`);
     const count = members?.size ?? 0;
-    this.nsp.in(`user:${userId}`).disconnectSockets(true);
+    // Only this node: in a cluster, the other nodes are asked one by one (to count).
+    this.nsp.local.in(`user:${userId}`).disconnectSockets(true);
     return count;
   }
 }

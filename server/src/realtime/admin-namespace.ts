@@ -34,6 +34,11 @@ export interface AdminSocketsOptions {
  * One timer for the whole namespace pushes `stats` (kept counters, never a walk
  * over the sockets), the new per-second samples and the notifications published
  * since the last push; lists are pulled page by page over REST.
+ *
+ * @example
+ * const admin = new AdminSockets(io.of('/admin') as unknown as AdminNamespace, { ...collaborators, statsIntervalMs: 1000 });
+ * // client: io('/admin', { auth: { token } }).on('stats', render)
+ * admin.close();
  */
 export class AdminSockets {
   private readonly timer: NodeJS.Timeout;
@@ -107,9 +112,13 @@ export class AdminSockets {
     if (this.nsp.sockets.size === 0) return;
     this.ticking = true;
     try {
-      this.nsp.emit('stats', await this.opts.directory.stats());
-      if (samples.length > 0) this.nsp.emit('activity', { samples });
-      if (mark > recentMark) this.nsp.emit('notifications', { items: this.opts.recent.since(recentMark) });
+      // With the cluster adapter every node ticks, so each pushes to its own admin
+      // sockets only: the stats (cluster-wide already), and this node's samples and
+      // notifications, like the `ready` snapshot.
+      const admins = this.nsp.local;
+      admins.emit('stats', await this.opts.directory.stats());
+      if (samples.length > 0) admins.emit('activity', { samples });
+      if (mark > recentMark) admins.emit('notifications', { items: this.opts.recent.since(recentMark) });
     } catch (err) {
       // The directory may need other nodes (cluster mode); the next tick tries again.
       this.opts.log.warn({ err }, 'admin stats push failed');

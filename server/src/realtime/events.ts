@@ -5,6 +5,7 @@
 import type { Notification } from '../domain/notification.js';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
+import type { ConnectionQuery, ListedConnection, RoomInfo } from './admin-directory.js';
 import type { ActivitySample } from './activity.js';
 import type { AdminStats } from './admin-directory.js';
 import type { RecentNotification } from './recent-notifications.js';
@@ -44,9 +45,16 @@ export interface ClientToServerEvents {
   'auth:refresh': (payload: { token: string }, ack: AckFn<{ expiresAt: string }>) => void;
 }
 
-// Cluster-wide messages between nodes (filled by the Redis adapter in cluster mode).
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface InterServerEvents {}
+/**
+ * Requests between cluster nodes (`serverSideEmit` through the Redis adapter);
+ * each node answers with its own share.
+ */
+export interface InterServerEvents {
+  'herald:rooms': (prefix: string | null, ack: (rooms: RoomInfo[]) => void) => void;
+  'herald:connections': (query: ConnectionQuery, ack: (connections: ListedConnection[]) => void) => void;
+  'herald:disconnect-socket': (socketId: string, ack: (found: boolean) => void) => void;
+  'herald:disconnect-user': (userId: string, ack: (count: number) => void) => void;
+}
 
 /** Kept small on purpose: one of these lives for every connection. */
 export interface SocketData {

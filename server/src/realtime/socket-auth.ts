@@ -3,6 +3,7 @@ import type { TokenVerifier } from '../auth/token-verifier.js';
 import { HeraldError, isHeraldError } from '../errors.js';
 import { userRoom } from '../domain/topics.js';
 import type { HeraldNamespace } from './socket-delivery.js';
+import type { Presence } from '../cluster/presence.js';
 
 type Next = (err?: Error) => void;
 
@@ -41,6 +42,8 @@ export interface SocketAuthOptions {
   verifier: TokenVerifier;
   corsOrigins: readonly string[] | undefined;
   maxConnectionsPerUser: number;
+  /** Counts the user's sockets across the cluster, for the per-user cap. */
+  presence?: Presence;
   /** Extra check of the principal (the admin namespace requires an admin role). */
   authorize?: (socket: Socket) => HeraldError | undefined;
 }
@@ -64,11 +67,16 @@ export function socketAuth(nsp: HeraldNamespace, opts: SocketAuthOptions) {
       next(connectError('forbidden', denied));
       return;
     }
-    const open = nsp.adapter.rooms.get(userRoom(socket.data.principal.userId))?.size ?? 0;
-    if (open >= opts.maxConnectionsPerUser) {
+    const userId = socket.data.principal.userId;
+    const local = nsp.adapter.rooms.get(userRoom(userId))?.size ?? 0;
+    const refuse = () =>
       next(connectError('forbidden', new HeraldError('too_many_connections', `at most ${opts.maxConnectionsPerUser} connections per user`)));
-      return;
-    }
-    next();
+    if (local >= opts.maxConnectionsPerUser) return refuse();
+    if (!opts.presence) return next();
+    // In a cluster the other nodes' sockets count too; if Redis cannot say, the local count decides.
+    opts.presence.connections(userId).then(
+      (count) => (Math.max(count, local) >= opts.maxConnectionsPerUser ? refuse() : next()),
+      () => next(),
+    );
   };
 }

@@ -4,6 +4,7 @@ import type { Delivery } from '../domain/delivery.js';
 import type { Notification } from '../domain/notification.js';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
 import type { NotificationStore } from '../store/store.js';
+import type { Presence } from '../cluster/presence.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
 
 export type HeraldNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -16,6 +17,7 @@ export class SocketDelivery implements Delivery {
   constructor(
     private readonly nsp: HeraldNamespace,
     private readonly store: NotificationStore,
+    private readonly presence: Presence,
     private readonly log: Logger,
   ) {}
 
@@ -29,14 +31,18 @@ export class SocketDelivery implements Delivery {
   }
 
   unreadChanged(userIds: readonly string[]): void {
-    for (const userId of userIds) {
-      const room = userRoom(userId);
-      if (!this.nsp.adapter.rooms.has(room)) continue;
-      this.store.unreadCount(userId).then(
-        (unreadCount) => this.nsp.to(room).emit('unread', { unreadCount }),
-        (err: unknown) => this.log.warn({ err, userId }, 'unread count failed'),
-      );
-    }
+    // Counted once, where the change happened, for the users online on any node.
+    this.presence
+      .online(userIds)
+      .then((online) =>
+        Promise.all(
+          online.map(async (userId) => {
+            const unreadCount = await this.store.unreadCount(userId);
+            this.nsp.to(userRoom(userId)).emit('unread', { unreadCount });
+          }),
+        ),
+      )
+      .catch((err: unknown) => this.log.warn({ err }, 'unread push failed'));
   }
 
   async subscriptionsChanged(userId: string, topics: readonly string[], change: { join?: string; leave?: string }): Promise<void> {

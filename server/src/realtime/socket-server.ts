@@ -9,6 +9,7 @@ import { HeraldError } from '../errors.js';
 import { CLIENT_EVENTS, registerClientEvents } from './client-events.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
 import { socketAuth } from './socket-auth.js';
+import type { Presence } from '../cluster/presence.js';
 import type { HeraldNamespace } from './socket-delivery.js';
 import { TokenExpiry } from './token-expiry.js';
 import { toAckError } from './ack.js';
@@ -28,6 +29,7 @@ export interface UserSocketsOptions {
   eventsPerSec: number;
   eventsBurst: number;
   now: () => number;
+  presence: Presence;
 }
 
 /** Rejected events (rate-limited or unknown) a socket may send before it is disconnected. */
@@ -71,6 +73,7 @@ export class UserSockets {
     socket.data.strikes = 0;
     // Join the personal room at once, so nothing published from here on is missed.
     socket.join(userRoom(principal.userId));
+    opts.presence.changed(principal.userId, 1);
     this.expiry.watch(socket, principal.expiresAt);
     socket.use(([event, ...args], next) => {
       const ack = args.at(-1);
@@ -92,6 +95,7 @@ export class UserSockets {
     });
     registerClientEvents(socket, { feed: opts.feed, subscriptions: opts.subscriptions, verifier: opts.verifier, expiry: this.expiry, log });
     socket.on('disconnect', () => {
+      opts.presence.changed(principal.userId, -1);
       this.expiry.forget(socket);
     });
     void this.sendReady(socket, log);
@@ -104,11 +108,15 @@ export class UserSockets {
       const topics = await this.opts.subscriptions.list(userId);
       if (!socket.connected) return;
       socket.join(topics.map(topicRoom));
+      // A subscription removed while the list was read (on another node, say)
+      // has already left the rooms of this user's sockets: leave it here too.
+      const current = await this.opts.subscriptions.list(userId);
+      for (const topic of topics) if (!current.includes(topic)) socket.leave(topicRoom(topic));
       const [unreadCount, missed] = await Promise.all([
         this.opts.feed.unreadCount(userId),
         Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? this.opts.feed.since(userId, lastSeq) : Promise.resolve({ items: [], hasMore: false }),
       ]);
-      socket.emit('ready', { userId, socketId: socket.id, node: this.opts.nodeId, topics, unreadCount, missed: missed.items, hasMore: missed.hasMore });
+      socket.emit('ready', { userId, socketId: socket.id, node: this.opts.nodeId, topics: current, unreadCount, missed: missed.items, hasMore: missed.hasMore });
     } catch (err) {
       log.error({ err }, 'could not prepare the connection; disconnecting it');
       socket.disconnect(true);

@@ -7,7 +7,7 @@ import { requireRole } from '../authenticate.js';
 import { param, parseWith, type HttpDeps } from '../deps.js';
 
 const limit = z.coerce.number().int().min(1).max(500).default(50);
-const cursor = z.string().regex(/^\d{1,16}$/, 'must be a cursor returned by the previous page').optional();
+const cursor = z.string().max(512).regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by the previous page').optional();
 
 export const roomsQuerySchema = z.object({ prefix: z.string().max(140).optional(), limit, cursor });
 export const connectionsQuerySchema = z.object({

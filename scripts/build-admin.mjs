@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Builds the admin UI (admin-ui/ → admin-ui/dist/, served at /admin/) when the
+// build is missing or older than its sources. Run by `npm install` (postinstall),
+// `npm start` (prestart), `npm test` and Playwright's global setup; with vite
+// absent (devDependencies omitted) it does nothing and says so.
+//
+//   node scripts/build-admin.mjs [--force] [--quiet]
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ui = path.join(root, 'admin-ui');
+const dist = path.join(ui, 'dist');
+const force = process.argv.includes('--force');
+const quiet = process.argv.includes('--quiet');
+const say = (line) => quiet || process.stdout.write(`admin UI: ${line}\n`);
+
+/** The newest modification time under `dir`, skipping builds and hidden folders. */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+// The server's event maps are part of the UI's types; a change there cannot change
+// the bundle, so only the UI's own files decide freshness.
+function isFresh() {
+  const built = path.join(dist, 'index.html');
+  return existsSync(built) && statSync(built).mtimeMs >= newest(ui);
+}
+
+if (!existsSync(ui)) process.exit(0);
+if (!force && isFresh()) process.exit(0);
+
+let vite;
+try {
+  vite = await import('vite');
+} catch (err) {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  say(existsSync(dist) ? 'vite is not installed; keeping the existing build' : 'vite is not installed (devDependencies omitted); /admin/ will not be served');
+  process.exit(0);
+}
+
+// Build next to dist, then swap, so a server never serves a half-written folder
+// and two builds at once cannot mix their files.
+const started = Date.now();
+const staging = path.join(ui, `.dist-${process.pid}`);
+try {
+  await vite.build({
+    configFile: path.join(ui, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: staging, emptyOutDir: true },
+  });
+  const old = path.join(ui, `.dist-old-${process.pid}`);
+  if (existsSync(dist)) renameSync(dist, old);
+  try {
+    renameSync(staging, dist);
+  } catch (err) {
+    // Another build finished first and its dist is as fresh as ours.
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+  }
+  rmSync(old, { recursive: true, force: true });
+} finally {
+  rmSync(staging, { recursive: true, force: true });
+}
+say(`built in ${((Date.now() - started) / 1000).toFixed(1)} s → admin-ui/dist`);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests need from Debian when it is missing:
+# Chromium at /usr/bin/chromium (Playwright runs it; no browser is downloaded).
+# Idempotent and quiet: does nothing when everything is there; without root or
+# apt-get it says what to install and leaves the decision to you.
+set -euo pipefail
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "provision: missing ${missing[*]}; install it with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 0
+fi
+
+echo "provision: installing ${missing[*]} with apt-get"
+export DEBIAN_FRONTEND=noninteractive
+apt_install() { apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null; }
+# A fresh image may have no package lists yet.
+apt_install 2>/dev/null || { apt-get update -qq -o DPkg::Lock::Timeout=300 >/dev/null && apt_install; }

@@ -1,0 +1,56 @@
+import type { Logger } from 'pino';
+import type { FeedService } from '../domain/feed-service.js';
+import type { HeraldNamespace } from '../realtime/socket-delivery.js';
+
+/** Pages of catch-up sent per user after an outage (100 entries each). */
+const MAX_PAGES = 10;
+
+/**
+ * While Redis is down, packets between nodes are lost, though sockets stay
+ * connected to their nodes. When Redis returns, each node sends its own sockets
+ * the feed entries after the seq it last saw before the outage: whatever the
+ * outage swallowed arrives, and clients drop what they already had by `seq`.
+ */
+export class OutageRecovery {
+  /** The seq read by the last heartbeat that reached Redis. */
+  private checkpoint: number | undefined;
+  private outage = false;
+
+  constructor(
+    private readonly nsp: HeraldNamespace,
+    private readonly feed: FeedService,
+    private readonly log: Logger,
+  ) {}
+
+  /** Called after every heartbeat with whether Redis answered and, if so, the seq it read. */
+  async heartbeat(ok: boolean, seq: number): Promise<void> {
+    if (!ok) {
+      this.outage = true;
+      return;
+    }
+    const from = this.checkpoint;
+    this.checkpoint = seq;
+    const recovered = this.outage;
+    this.outage = false;
+    if (recovered && from !== undefined) await this.resend(from);
+  }
+
+  private async resend(afterSeq: number): Promise<void> {
+    let users = 0;
+    let sent = 0;
+    for (const room of this.nsp.adapter.rooms.keys()) {
+      if (!room.startsWith('user:')) continue;
+      const userId = room.slice(5);
+      users++;
+      let after = afterSeq;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const { items, hasMore } = await this.feed.since(userId, after);
+        for (const item of items) this.nsp.local.to(room).emit('notification', item);
+        sent += items.length;
+        if (!hasMore || items.length === 0) break;
+        after = items.at(-1)!.seq;
+      }
+    }
+    this.log.info({ afterSeq, users, sent }, 'sent local sockets what the Redis outage may have swallowed');
+  }
+}

@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { io as connectClient } from 'socket.io-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Notification } from '../server/src/domain/notification.js';
+import type { ReadyPayload } from '../server/src/realtime/events.js';
+import type { AdminStats } from '../server/src/realtime/admin-directory.js';
+import { eventually, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
+import { startRedis, type RedisProcess } from './redis-server.js';
+
+const FAST = { NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', REDIS_REQUESTS_TIMEOUT_MS: '1000' };
+
+/** A client that keeps the highest seq it saw and resumes from it on every reconnect, as the README shows. */
+function resumingClient(url: string, token: string) {
+  const seen = new Map<number, Notification>();
+  let lastSeq: number | undefined;
+  const take = (n: Notification) => {
+    seen.set(n.seq, n);
+    lastSeq = Math.max(lastSeq ?? 0, n.seq);
+  };
+  const socket: TestClient = connectClient(url, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 300,
+    auth: (cb) => cb({ token, ...(lastSeq !== undefined ? { lastSeq } : {}) }),
+  });
+  socket.on('notification', take);
+  socket.on('ready', (ready: ReadyPayload) => ready.missed.forEach(take));
+  return { socket, seen, lastSeq: () => lastSeq };
+}
+
+describe('cluster faults', () => {
+  let redis: RedisProcess;
+  const servers: TestServer[] = [];
+  const children: ChildProcess[] = [];
+  const sockets: TestClient[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ persistent: true });
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    sockets.splice(0).forEach((s) => s.disconnect());
+    for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it('keeps nodes up through a Redis restart, answers 503 meanwhile, and loses no acknowledged notification', async () => {
+    const [a, c] = await Promise.all(['fault-a', 'fault-c'].map((id) => startServer({ REDIS_URL: redis.url, NODE_ID: id, ...FAST })));
+    servers.push(a!, c!);
+    const publisher = c!.token('svc', { roles: ['publisher'] });
+    const alice = resumingClient(a!.url, a!.token('alice', { expiresIn: 600 }));
+    sockets.push(alice.socket);
+    await new Promise((resolve) => alice.socket.once('ready', resolve));
+
+    // Traffic through node C for the whole test: every 202 is recorded.
+    const acked = new Set<string>();
+    const outcomes: number[] = [];
+    let running = true;
+    const traffic = (async () => {
+      for (let i = 0; running && i < 2000; i++) {
+        const started = Date.now();
+        const res = await c!.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'alice' }, title: `t${i}` } });
+        outcomes.push(res.status);
+        expect(Date.now() - started).toBeLessThan(4000); // never hangs
+        if (res.status === 202) acked.add(((await res.json()) as { id: string }).id);
+        else await res.body?.cancel();
+        await sleep(15);
+      }
+    })();
+
+    await eventually(() => acked.size >= 10, 5000);
+    await redis.stop({ keepData: true });
+    await eventually(async () => (await c!.request('GET', '/readyz')).status === 503, 5000);
+    expect((await a!.request('GET', '/healthz')).status).toBe(200);
+    const down = await c!.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'alice' }, title: 'while down' } });
+    expect(down.status).toBe(503);
+    expect(((await down.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+
+    await redis.start();
+    await eventually(async () => (await c!.request('GET', '/readyz')).status === 200 && (await a!.request('GET', '/readyz')).status === 200, 8000);
+    const afterRestart = acked.size;
+    await eventually(() => acked.size >= afterRestart + 10, 8000);
+    running = false;
+    await traffic;
+
+    expect(outcomes).toContain(503);
+    // Everything acknowledged reaches alice: live, resent after the outage, or on her reconnect.
+    await eventually(() => [...acked].every((id) => [...alice.seen.values()].some((n) => n.id === id)), 8000);
+    expect(a!.herald.io.of('/').sockets.size).toBe(1);
+  }, 40_000);
+
+  it('lets the clients of a killed node resume on another node, and stops counting the dead node', async () => {
+    const a = await startServer({ REDIS_URL: redis.url, NODE_ID: 'survivor', ...FAST });
+    servers.push(a);
+    const port = await freePort();
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'herald-victim-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, JWT_SECRET: SECRET, REDIS_URL: redis.url, NODE_ID: 'victim', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...FAST },
+      stdio: 'ignore',
+    });
+    children.push(child);
+    const victimUrl = `http://127.0.0.1:${port}`;
+    await eventually(async () => (await fetch(`${victimUrl}/readyz`).catch(() => undefined))?.status === 200, 20_000, 100);
+    const admin = a.token('ops', { roles: ['admin'] });
+    const stats = async () => (await (await a.request('GET', '/api/admin/stats', { token: admin })).json()) as AdminStats;
+    await eventually(async () => (await stats()).nodes.some((n) => n.id === 'victim'), 3000);
+
+    const bob = resumingClient(victimUrl, a.token('bob', { expiresIn: 600 }));
+    sockets.push(bob.socket);
+    await new Promise((resolve) => bob.socket.once('ready', resolve));
+    const publisher = a.token('svc', { roles: ['publisher'] });
+    const first = await a.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'bob' }, title: 'before' } });
+    expect(first.status).toBe(202);
+    await eventually(() => bob.seen.size === 1);
+
+    child.kill('SIGKILL');
+    await new Promise((resolve) => bob.socket.once('disconnect', resolve));
+    bob.socket.io.opts.reconnection = false;
+    const missedIds: string[] = [];
+    for (const title of ['gone-1', 'gone-2']) {
+      const res = await a.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'bob' }, title } });
+      missedIds.push(((await res.json()) as { id: string }).id);
+    }
+    // The load balancer would send bob to the surviving node, with the last seq he saw.
+    const { ready } = await a.connect('bob', { lastSeq: bob.lastSeq()! });
+    expect(ready.node).toBe('survivor');
+    expect(ready.missed.map((n) => n.id)).toEqual(missedIds);
+
+    await eventually(async () => !(await stats()).nodes.some((n) => n.id === 'victim'), 3000);
+    const presence = await (await a.request('GET', '/api/presence/users/bob', { token: publisher })).json();
+    expect(presence).toEqual({ online: true, connections: 1 });
+    expect((await stats()).connections).toBe(1);
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 40_000);
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,234 @@
+import { once } from 'node:events';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { NotificationRecord } from '../server/src/domain/notification.js';
+import { redisKeys } from '../server/src/store/redis-scripts.js';
+import { RedisStore } from '../server/src/store/redis-store.js';
+import { startRedis, type RedisProcess } from './redis-server.js';
+import { describeStore } from './store-suite.js';
+
+let server: RedisProcess;
+const clients: Redis[] = [];
+/** What the clients reported on their `error` event: every client needs a listener, or an error event crashes the worker. */
+const clientErrors: Error[] = [];
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|EPIPE|Connection is closed/;
+let prefixes = 0;
+const uniquePrefix = () => `herald:test${++prefixes}:`;
+
+/** A client as Herald creates one in cluster mode: it fails fast while Redis is down. */
+async function connectClient(): Promise<Redis> {
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+  client.on('error', (err: Error) => clientErrors.push(err));
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+async function untilReady(client: Redis): Promise<void> {
+  if (client.status !== 'ready') await once(client, 'ready');
+}
+
+let seqNotification = 0;
+const notification = (title: string, createdAt = Date.now()): NotificationRecord => ({
+  id: `ntf_redis_${++seqNotification}_${Math.random().toString(36).slice(2, 8)}`,
+  type: 'message',
+  title,
+  createdAt,
+});
+
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  for (const client of clients.splice(0)) client.disconnect();
+  await server.stop();
+  // Only the outages the tests cause may surface as client errors.
+  expect(clientErrors.filter((err) => !CONNECTION_ERROR.test(err.message))).toEqual([]);
+});
+
+describeStore('RedisStore', async (clock) => {
+  const redis = await connectClient();
+  const store = new RedisStore({ redis, prefix: uniquePrefix(), now: clock.now });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await redis.flushdb();
+      redis.disconnect();
+    },
+  };
+});
+
+describe('RedisStore in a cluster', () => {
+  let redis: Redis;
+  const stores: RedisStore[] = [];
+  const storeOn = (client: Redis, prefix: string, retentionMs?: number) => {
+    const store = new RedisStore({ redis: client, prefix, ...(retentionMs === undefined ? {} : { retentionMs }) });
+    stores.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    redis = await connectClient();
+  });
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    await untilReady(redis);
+    await redis.flushdb();
+  });
+
+  it('hands out one seq sequence to two nodes: interleaved appends get distinct, increasing seqs', async () => {
+    const prefix = uniquePrefix();
+    const a = storeOn(redis, prefix);
+    const b = storeOn(await connectClient(), prefix);
+    const inOrder: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      for (const store of [a, b]) {
+        const [result] = await store.append([{ notification: notification(`n${i}`), streams: ['user:alice'] }]);
+        inOrder.push(result!.entries[0]!.seq);
+      }
+    }
+    expect(inOrder).toEqual([...inOrder].sort((x, y) => x - y));
+    expect(new Set(inOrder).size).toBe(20);
+    const concurrent = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).append([{ notification: notification(`c${i}`), streams: ['user:alice', 'broadcast'] }])),
+    );
+    const seqs = concurrent.flatMap(([r]) => r!.entries.map((e) => e.seq));
+    expect(new Set(seqs).size).toBe(400);
+    expect(Math.min(...seqs)).toBeGreaterThan(Math.max(...inOrder));
+    // Both nodes read the same feed.
+    const [fromA, fromB] = await Promise.all([a.feed('alice', { limit: 100 }), b.feed('alice', { limit: 100 })]);
+    expect(fromA.items.map((n) => n.seq)).toEqual(fromB.items.map((n) => n.seq));
+    expect(await b.unreadCount('alice')).toBe(420);
+  });
+
+  it('caps a stream another node appended to', async () => {
+    const prefix = uniquePrefix();
+    const writer = storeOn(redis, prefix);
+    const pruner = storeOn(await connectClient(), prefix);
+    for (let i = 0; i < 5; i++) await writer.append([{ notification: notification(`n${i}`), streams: ['user:bob'] }]);
+    expect(await pruner.prune(0, 2, 0)).toEqual({ entries: 3, notifications: 3, idempotencyKeys: 0 });
+    expect((await writer.feed('bob', { limit: 10 })).items.map((n) => n.title)).toEqual(['n4', 'n3']);
+  });
+
+  it('gives notifications, streams and idempotency records a TTL', async () => {
+    const prefix = uniquePrefix();
+    const keys = redisKeys(prefix);
+    const store = storeOn(redis, prefix, 3_600_000);
+    const n = notification('ttl');
+    await store.append([{ notification: n, streams: ['user:carol'] }], { key: 'svc\nsingle\nk', bodyHash: 'h', status: 202, response: {} });
+    const [note, stream, idem] = await Promise.all([
+      redis.pttl(keys.notification(n.id)),
+      redis.pttl(keys.stream('user:carol')),
+      redis.pttl(keys.idempotency('svc\nsingle\nk')),
+    ]);
+    expect(note).toBeGreaterThan(3_500_000);
+    expect(note).toBeLessThanOrEqual(3_600_000);
+    expect(stream).toBeGreaterThan(3_500_000);
+    expect(idem).toBeGreaterThan(86_300_000);
+    expect(idem).toBeLessThanOrEqual(86_400_000);
+  });
+
+  it('drops and removes entries whose notification expired before prune reached it', async () => {
+    const prefix = uniquePrefix();
+    const keys = redisKeys(prefix);
+    const shortLived = storeOn(redis, prefix, 500);
+    const store = storeOn(redis, prefix);
+    const gone = notification('expires');
+    await shortLived.append([{ notification: gone, streams: ['user:dave'] }]);
+    // A later append renews the stream's TTL, so only the notification expires.
+    const kept = notification('stays');
+    await store.append([{ notification: kept, streams: ['user:dave'] }]);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await redis.exists(keys.notification(gone.id))).toBe(0);
+    expect(await redis.zscore(keys.stream('user:dave'), gone.id)).not.toBeNull();
+    // Counted until a read or a prune finds it gone.
+    expect(await store.unreadCount('dave')).toBe(2);
+    expect((await store.feed('dave', { limit: 10 })).items.map((n) => n.id)).toEqual([kept.id]);
+    expect(await redis.zscore(keys.stream('user:dave'), gone.id)).toBeNull();
+    expect(await store.unreadCount('dave')).toBe(1);
+  });
+
+  it('refuses a notification listing a stream twice, and appends after close', async () => {
+    const store = storeOn(redis, uniquePrefix());
+    await expect(store.append([{ notification: notification('twice'), streams: ['user:hal', 'user:hal'] }])).rejects.toThrow(/twice/);
+    await store.close();
+    await expect(store.append([{ notification: notification('late'), streams: ['user:hal'] }])).rejects.toThrow(/closed/);
+  });
+
+  it('refuses a client with a keyPrefix, whose keys its scripts could not see', async () => {
+    const prefixed = new Redis(server.url, { keyPrefix: 'x:', lazyConnect: true });
+    expect(() => new RedisStore({ redis: prefixed })).toThrow(/prefix/);
+    prefixed.disconnect();
+  });
+
+  it('rejects within a second while Redis is down, and works again once it is back', async () => {
+    const prefix = uniquePrefix();
+    const client = await connectClient();
+    const store = storeOn(client, prefix);
+    await store.append([{ notification: notification('before'), streams: ['user:erin'] }]);
+    await server.stop();
+    try {
+      const started = Date.now();
+      await expect(store.append([{ notification: notification('down'), streams: ['user:erin'] }])).rejects.toThrow();
+      await expect(store.feed('erin', { limit: 10 })).rejects.toThrow();
+      await expect(store.check()).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await server.restart();
+    }
+    await untilReady(client);
+    // The restarted server is empty (nothing saved) and has no scripts cached: EVALSHA falls back to EVAL.
+    const [result] = await store.append([{ notification: notification('after'), streams: ['user:erin'] }]);
+    expect(result!.entries[0]!.seq).toBeGreaterThan(0);
+    expect((await store.feed('erin', { limit: 10 })).items.map((n) => n.title)).toEqual(['after']);
+    await expect(store.check()).resolves.toBeUndefined();
+    await untilReady(redis);
+  });
+
+  it('keeps the seq, feeds and read state across a restart of a Redis that persists (AOF)', async () => {
+    const durable = await startRedis({ persistent: true });
+    const client = new Redis(durable.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    client.on('error', (err: Error) => clientErrors.push(err));
+    try {
+      await client.connect();
+      const store = new RedisStore({ redis: client });
+      const before = await store.append([{ notification: notification('kept'), streams: ['user:gina'] }]);
+      await store.markAllRead('gina');
+      await store.close();
+      await durable.stop({ keepData: true });
+      await durable.start();
+      await untilReady(client);
+      const after = new RedisStore({ redis: client });
+      const [next] = await after.append([{ notification: notification('new'), streams: ['user:gina'] }]);
+      expect(next!.entries[0]!.seq).toBeGreaterThan(before[0]!.entries[0]!.seq);
+      expect((await after.feed('gina', { limit: 10 })).items.map((n) => [n.title, n.readAt === null])).toEqual([
+        ['new', true],
+        ['kept', false],
+      ]);
+      expect(await after.unreadCount('gina')).toBe(1);
+      await after.close();
+    } finally {
+      client.disconnect();
+      await durable.stop();
+    }
+  });
+
+  it('settles every append under way when Redis dies in the middle of them', async () => {
+    const client = await connectClient();
+    const store = storeOn(client, uniquePrefix());
+    const pending = Array.from({ length: 2_000 }, (_, i) => store.append([{ notification: notification(`p${i}`), streams: ['user:frank'] }]));
+    await server.stop();
+    try {
+      const started = Date.now();
+      const settled = await Promise.allSettled(pending);
+      expect(settled).toHaveLength(2_000);
+      expect(settled.some((s) => s.status === 'rejected')).toBe(true);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await expect(store.close()).resolves.toBeUndefined();
+    } finally {
+      await server.restart();
+    }
+    await untilReady(redis);
+  });
+});
