@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need from Debian when it is missing:
-# Chromium at /usr/bin/chromium (Playwright runs it; no browser is downloaded).
+# Installs what the tests need from Debian when it is missing: Chromium at
+# /usr/bin/chromium (Playwright runs it; no browser is downloaded) and
+# redis-server (the cluster tests start their own, on a free loopback port).
 # Idempotent and quiet: does nothing when everything is there; without root or
 # apt-get it says what to install and leaves the decision to you.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/redis-server ] || missing+=(redis-server)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

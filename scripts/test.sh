@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== provisioning (Chromium for the end-to-end tests)"
+echo "== provisioning (Chromium and redis-server from Debian, when missing)"
 bash scripts/provision.sh
 echo "== admin UI build (when stale)"
 node scripts/build-admin.mjs

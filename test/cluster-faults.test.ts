@@ -45,7 +45,10 @@ describe('cluster faults', () => {
   afterAll(async () => {
     await redis.stop();
   });
+  let redisDown = false;
   afterEach(async () => {
+    if (redisDown) await redis.start();
+    redisDown = false;
     sockets.splice(0).forEach((s) => s.disconnect());
     for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -77,6 +80,7 @@ describe('cluster faults', () => {
 
     await eventually(() => acked.size >= 10, 5000);
     await redis.stop({ keepData: true });
+    redisDown = true;
     await eventually(async () => (await c!.request('GET', '/readyz')).status === 503, 5000);
     expect((await a!.request('GET', '/healthz')).status).toBe(200);
     const down = await c!.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'alice' }, title: 'while down' } });
@@ -84,6 +88,7 @@ describe('cluster faults', () => {
     expect(((await down.json()) as { error: { code: string } }).error.code).toBe('unavailable');
 
     await redis.start();
+    redisDown = false;
     await eventually(async () => (await c!.request('GET', '/readyz')).status === 200 && (await a!.request('GET', '/readyz')).status === 200, 8000);
     const afterRestart = acked.size;
     await eventually(() => acked.size >= afterRestart + 10, 8000);

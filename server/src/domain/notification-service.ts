@@ -17,6 +17,10 @@ import {
 import { BROADCAST_STREAM, topicRoom, userRoom } from './topics.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** How long a claim on a key lasts if its holder dies before writing the record. */
+const CLAIM_TTL_MS = 30_000;
+/** How long a concurrent request with the same key waits for the first one's record. */
+const CLAIM_WAIT_MS = 5_000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export interface PublishResponse {
@@ -199,17 +203,32 @@ export class NotificationService {
       if (!pending) break;
       await pending.catch(() => undefined);
     }
-    const kept = await this.store.getIdempotency(scoped, IDEMPOTENCY_TTL_MS);
-    if (kept) {
+    const replay = (kept: IdempotencyRecord): Reply => {
       if (kept.bodyHash !== bodyHash) {
         throw new HeraldError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
       }
       return { status: kept.status, body: kept.response };
+    };
+    const kept = await this.store.getIdempotency(scoped, IDEMPOTENCY_TTL_MS);
+    if (kept) return replay(kept);
+    // Another node may be running the same key right now: wait for its record.
+    if (!(await this.store.claimIdempotency(scoped, CLAIM_TTL_MS))) {
+      for (let waited = 0; waited < CLAIM_WAIT_MS; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const done = await this.store.getIdempotency(scoped, IDEMPOTENCY_TTL_MS);
+        if (done) return replay(done);
+      }
+      throw new HeraldError('idempotency_conflict', 'a request with this Idempotency-Key is still in progress; retry later');
     }
     const run = work((status, response) => ({ key: scoped, bodyHash, status, response }));
     this.inFlight.set(scoped, run);
     try {
       return await run;
+    } catch (err) {
+      // A refused request (422) stores nothing: let the key be used again at once.
+      // If the release fails too (store down), the claim expires after CLAIM_TTL_MS.
+      await this.store.releaseIdempotency(scoped).catch(() => undefined);
+      throw err;
     } finally {
       this.inFlight.delete(scoped);
     }

@@ -47,7 +47,15 @@ export function createApp(deps: HttpDeps, extra: { static?: (app: Express) => vo
 /** Per-caller token bucket; 429 with `Retry-After` when it is empty. */
 function rateLimit(deps: HttpDeps): RequestHandler {
   return async (req, _res, next) => {
-    const wait = await deps.rateLimiter.consume(principalOf(req).userId, deps.now());
+    let wait: number;
+    try {
+      wait = await deps.rateLimiter.consume(principalOf(req).userId, deps.now());
+    } catch (err) {
+      // A shared limiter that cannot answer (Redis down) lets the request through:
+      // the route then answers on its own (503 when it needs the same Redis).
+      deps.log.warn({ err: (err as Error).message }, 'rate limiter unavailable');
+      wait = 0;
+    }
     next(wait > 0 ? new HeraldError('rate_limited', 'too many requests', undefined, wait) : undefined);
   };
 }

@@ -35,6 +35,12 @@ export class GuardedStore implements NotificationStore {
   getIdempotency(key: string, maxAgeMs: number): Promise<IdempotencyRecord | undefined> {
     return this.guard(() => this.inner.getIdempotency(key, maxAgeMs));
   }
+  claimIdempotency(key: string, ttlMs: number): Promise<boolean> {
+    return this.guard(() => this.inner.claimIdempotency(key, ttlMs));
+  }
+  releaseIdempotency(key: string): Promise<void> {
+    return this.guard(() => this.inner.releaseIdempotency(key));
+  }
   feed(userId: string, query: FeedQuery): Promise<FeedPage> {
     return this.guard(() => this.inner.feed(userId, query));
   }

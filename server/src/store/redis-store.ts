@@ -125,6 +125,14 @@ export class RedisStore implements NotificationStore {
     return { key, bodyHash: stored.bodyHash, status: stored.status, response: stored.response };
   }
 
+  async claimIdempotency(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(`${this.keys.idempotency(key)}:claim`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async releaseIdempotency(key: string): Promise<void> {
+    await this.redis.del(`${this.keys.idempotency(key)}:claim`);
+  }
+
   /** One page of the user's feed (own stream, broadcast, subscribed topics), in one script call. */
   async feed(userId: string, query: FeedQuery): Promise<FeedPage> {
     const ascending = query.after !== undefined;

@@ -128,6 +128,13 @@ export class SqliteStore implements NotificationStore {
     return { key, bodyHash: row.body_hash, status: row.status, response: JSON.parse(row.response) as unknown };
   }
 
+  // One process owns the file, and the service already serializes requests per key in it.
+  async claimIdempotency(): Promise<boolean> {
+    return true;
+  }
+
+  async releaseIdempotency(): Promise<void> {}
+
   async feed(userId: string, query: FeedQuery): Promise<FeedPage> {
     const ascending = query.after !== undefined;
     const watermark = this.watermark(userId);

@@ -56,6 +56,13 @@ export interface NotificationStore {
   append(items: readonly AppendItem[], idempotency?: IdempotencyRecord): Promise<AppendResult[]>;
   /** A kept idempotency record younger than `maxAgeMs`. */
   getIdempotency(key: string, maxAgeMs: number): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Claims `key` for one request across the deployment for `ttlMs`; false when
+   * another request (on any node) holds it. Released by `releaseIdempotency`
+   * when the request fails, or superseded by the record its append writes.
+   */
+  claimIdempotency(key: string, ttlMs: number): Promise<boolean>;
+  releaseIdempotency(key: string): Promise<void>;
 
   feed(userId: string, query: FeedQuery): Promise<FeedPage>;
   unreadCount(userId: string): Promise<number>;
