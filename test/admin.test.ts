@@ -193,3 +193,20 @@ describe('admin REST API', () => {
     expect(alice.socket.connected).toBe(true);
   });
 });
+
+describe('client addresses', () => {
+  it('lists the X-Forwarded-For address of a client behind a local proxy, and the peer otherwise', async () => {
+    const server = await startServer();
+    try {
+      const proxied = await server.connect('pat', { extraHeaders: { 'x-forwarded-for': '203.0.113.7, 10.0.0.2' } });
+      await server.connect('quinn');
+      const admin = server.token('ops', { roles: ['admin'] });
+      const page = (await (await server.request('GET', '/api/admin/connections', { token: admin })).json()) as Page<ConnectionInfo>;
+      const byUser = Object.fromEntries(page.items.map((c) => [c.userId, c.address]));
+      expect(byUser).toEqual({ pat: '203.0.113.7', quinn: '127.0.0.1' });
+      expect(proxied.socket.connected).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -34,7 +34,7 @@ test.describe('live views', () => {
     await page.getByLabel('User', { exact: true }).fill('bob');
     await expect(page.locator('tbody tr')).toHaveCount(1);
     await expect(row).toContainText('bob');
-    expect(page.url()).toContain('#/connections?user=bob');
+    await expect(page).toHaveURL(/#\/connections\?user=bob/);
 
     const gone = nextEvent(socket, 'disconnect');
     await row.getByRole('button', { name: `Disconnect socket ${socketId} of bob` }).click();

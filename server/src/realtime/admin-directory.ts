@@ -201,8 +201,17 @@ export class AdminDirectory {
     const ofUser = query.user === undefined ? undefined : rooms.get(`user:${query.user}`);
     const ofRoom = query.room === undefined ? undefined : rooms.get(query.room);
     if ((query.user !== undefined && !ofUser) || (query.room !== undefined && !ofRoom)) return [];
+    // With a filter, walk only that room's members (the smaller set), sorted by key;
+    // without one, the namespace's sockets are already in connection order.
+    const filter = ofUser && ofRoom ? (ofUser.size <= ofRoom.size ? ofUser : ofRoom) : (ofUser ?? ofRoom);
+    const candidates = filter
+      ? [...filter]
+          .map((id) => this.nsp.sockets.get(id))
+          .filter((socket) => socket !== undefined)
+          .sort((x, y) => x.data.connectedAt - y.data.connectedAt || x.data.n - y.data.n)
+      : this.nsp.sockets.values();
     const listed: ListedConnection[] = [];
-    for (const socket of this.nsp.sockets.values()) {
+    for (const socket of candidates) {
       if ((ofUser && !ofUser.has(socket.id)) || (ofRoom && !ofRoom.has(socket.id))) continue;
       const key: CursorKey = [socket.data.connectedAt, this.nodeId, socket.data.n];
       if (after && compareKeys(key, after) <= 0) continue;

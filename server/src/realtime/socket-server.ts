@@ -67,7 +67,7 @@ export class UserSockets {
     const now = opts.now();
     socket.data.n = ++this.order;
     socket.data.connectedAt = now;
-    socket.data.address = socket.handshake.address;
+    socket.data.address = clientAddress(socket.handshake);
     socket.data.userAgent = (socket.handshake.headers['user-agent'] ?? '').slice(0, 256);
     socket.data.bucket = new TokenBucket(opts.eventsPerSec, opts.eventsBurst, now);
     socket.data.strikes = 0;
@@ -122,4 +122,17 @@ export class UserSockets {
       socket.disconnect(true);
     }
   }
+}
+
+/**
+ * The client's address: behind a proxy on loopback or a private network (the
+ * compose load balancer), the first `X-Forwarded-For` entry; otherwise the peer.
+ * A client cannot spoof it by sending the header directly to a public address.
+ */
+export function clientAddress(handshake: { address: string; headers: Record<string, string | string[] | undefined> }): string {
+  const forwarded = handshake.headers['x-forwarded-for'];
+  const peer = handshake.address.replace(/^::ffff:/, '');
+  const trusted = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|f[cd])/.test(peer);
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  return trusted && first ? first.slice(0, 64) : peer;
 }
