@@ -203,8 +203,8 @@ async function main(): Promise<void> {
   for (const { id, port, child } of nodes) say(row(id, `http://localhost:${port}`, child.process.pid));
   say(`${row('redis', redisUrl, redis.process.pid)}  (append-only file in ${shown(redisDir)})`);
   if ((process.env.JWT_ALGORITHM ?? 'HS256') === 'HS256') {
-    const audience = { issuer: process.env.JWT_ISSUER, audience: process.env.JWT_AUDIENCE };
-    const admin = signToken(secret, { sub: 'admin', roles: ['admin'], expiresIn: 12 * 3600 }, audience);
+    const claims = { issuer: process.env.JWT_ISSUER, audience: process.env.JWT_AUDIENCE };
+    const admin = signToken(secret, { sub: 'admin', roles: ['admin'], expiresIn: 12 * 3600 }, claims);
     const env = fromEnv ? '' : `JWT_SECRET=$(cat ${shown(secretFile)}) `;
     say(`  Admin UI (link valid 12 h): ${first}/admin/#token=${admin}`);
     say(`  Tokens: ${env}npm run -s token -- --sub alice --roles publisher`);

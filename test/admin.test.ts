@@ -198,7 +198,8 @@ describe('client addresses', () => {
   it('lists the X-Forwarded-For address of a client behind a local proxy, and the peer otherwise', async () => {
     const server = await startServer();
     try {
-      const proxied = await server.connect('pat', { extraHeaders: { 'x-forwarded-for': '203.0.113.7, 10.0.0.2' } });
+      // A client-written hop on the left, the address a proxy appended, then an inner proxy.
+      const proxied = await server.connect('pat', { extraHeaders: { 'x-forwarded-for': '198.51.100.1, 203.0.113.7, 10.0.0.2' } });
       await server.connect('quinn');
       const admin = server.token('ops', { roles: ['admin'] });
       const page = (await (await server.request('GET', '/api/admin/connections', { token: admin })).json()) as Page<ConnectionInfo>;

@@ -124,15 +124,23 @@ export class UserSockets {
   }
 }
 
+const TRUSTED_PROXY = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|f[cd][0-9a-f]{2}:)/i;
+
 /**
- * The client's address: behind a proxy on loopback or a private network (the
- * compose load balancer), the first `X-Forwarded-For` entry; otherwise the peer.
- * A client cannot spoof it by sending the header directly to a public address.
+ * The client's address. Behind proxies on loopback or private networks (the
+ * compose load balancer), `X-Forwarded-For` is read from the right, past those
+ * proxies: the first address a trusted proxy saw. What a client writes into the
+ * header itself sits further left and is never taken while a proxy appended the
+ * real one; sent straight to a public address, the header is ignored.
  */
 export function clientAddress(handshake: { address: string; headers: Record<string, string | string[] | undefined> }): string {
-  const forwarded = handshake.headers['x-forwarded-for'];
   const peer = handshake.address.replace(/^::ffff:/, '');
-  const trusted = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|f[cd])/.test(peer);
-  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-  return trusted && first ? first.slice(0, 64) : peer;
+  const header = handshake.headers['x-forwarded-for'];
+  if (!TRUSTED_PROXY.test(peer) || !header) return peer;
+  const hops = (Array.isArray(header) ? header.join(',') : header)
+    .split(',')
+    .map((hop) => hop.trim().replace(/^::ffff:/, ''))
+    .filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) if (!TRUSTED_PROXY.test(hops[i]!)) return hops[i]!.slice(0, 64);
+  return (hops[0] ?? peer).slice(0, 64);
 }
