@@ -83,6 +83,14 @@ describe('identity and authorization', () => {
       await expectRestRefused(await getFeed(s, undefined), 'token_missing');
     });
 
+    it('refuses a token it accepted before, once the token has expired', async () => {
+      const s = await start();
+      const token = s.token('alice', { expiresIn: 2 });
+      expect((await getFeed(s, token)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 3100));
+      await expectRestRefused(await getFeed(s, token), 'token_expired');
+    });
+
     it('refuses a socket without a token with unauthorized and token_missing', async () => {
       const s = await start();
       await expectSocketRefused(s, {}, 'token_missing');

@@ -5,7 +5,7 @@ import type { NotificationStore, IdempotencyRecord } from '../store/store.js';
 import type { Delivery } from './delivery.js';
 import {
   batchRequestSchema,
-  newNotificationId,
+  notificationIds,
   publishRequestSchema,
   targetKind,
   toNotification,
@@ -101,6 +101,7 @@ export function invalidPayload(error: z.ZodError, prefix = ''): HeraldError {
 export class NotificationService {
   /** Requests under way per idempotency key, so that a concurrent replay waits for the first. */
   private readonly inFlight = new Map<string, Promise<Reply>>();
+  private readonly newId = notificationIds();
 
   constructor(
     private readonly store: NotificationStore,
@@ -153,7 +154,7 @@ export class NotificationService {
     const started = process.hrtime.bigint();
     const now = this.now();
     const prepared = requests.map((request) => {
-      const record: NotificationRecord = { id: newNotificationId(now), type: request.type, title: request.title, createdAt: now };
+      const record: NotificationRecord = { id: this.newId(now), type: request.type, title: request.title, createdAt: now };
       if (request.body !== undefined) record.body = request.body;
       if (request.data !== undefined) record.data = request.data;
       return { record, to: request.to, kind: targetKind(request.to), streams: streamsOf(request.to) };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
 import { z } from 'zod';
 import { TOPIC_PATTERN } from './topics.js';
@@ -98,5 +99,26 @@ export function toNotification(record: NotificationRecord, seq: number, stream: 
   return n;
 }
 
-/** `ntf_` and a ULID: sortable by creation time, unique without coordination between nodes. */
-export const newNotificationId = (now: number): string => `ntf_${ulid(now)}`;
+/**
+ * Makes notification ids: `ntf_` and a ULID, sortable by creation time and
+ * unique without coordination between nodes. The ULID's randomness is drawn
+ * from a pool of `randomBytes` refilled 4 KiB at a time: the library's default
+ * asks the OS (through WebCrypto) once per character, a tenth of the publish
+ * path's CPU.
+ *
+ * @example
+ * const newId = notificationIds();
+ * newId(Date.now()); // "ntf_01J…"
+ */
+export function notificationIds(): (now: number) => string {
+  let pool = randomBytes(4096);
+  let offset = 0;
+  const prng = () => {
+    if (offset === pool.length) {
+      pool = randomBytes(4096);
+      offset = 0;
+    }
+    return pool[offset++]! / 256;
+  };
+  return (now) => `ntf_${ulid(now, prng)}`;
+}

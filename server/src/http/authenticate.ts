@@ -13,6 +13,9 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** How many verified tokens are remembered (oldest forgotten first). */
+const VERIFIED_TOKENS = 10_000;
+
 /**
  * REST authentication through passport-jwt, with the same key, pinned algorithm
  * and claim checks as the socket middleware (one {@link TokenVerifier}).
@@ -39,14 +42,32 @@ export function createAuthenticate(verifier: TokenVerifier): RequestHandler {
       },
     ),
   );
+  // A service publishing thousands of times a second sends the same token each
+  // time: a token verified once is remembered (until it expires) by its exact
+  // text, so its signature is not checked again on every request.
+  const verified = new Map<string, Principal>();
+  const remember = (token: string, principal: Principal) => {
+    if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+    verified.set(token, principal);
+  };
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.query.token !== undefined || req.query.access_token !== undefined) {
       next(new HeraldError('token_invalid', 'tokens in the query string are refused; send an Authorization: Bearer header'));
       return;
     }
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const known = token === undefined ? undefined : verified.get(token);
+    if (known && known.expiresAt > Date.now()) {
+      req.principal = known;
+      next();
+      return;
+    }
+    if (known) verified.delete(token!);
     passport.authenticate('jwt', { session: false }, (err: unknown, user: Principal | false, info: unknown) => {
       if (err) return next(err);
       if (!user) return next(isHeraldError(info) ? info : TokenVerifier.toError(info));
+      if (token !== undefined) remember(token, user);
       req.principal = user;
       next();
     })(req, res, next);
