@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { io as connectClient } from 'socket.io-client';
@@ -8,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Notification } from '../server/src/domain/notification.js';
 import type { ReadyPayload } from '../server/src/realtime/events.js';
 import type { AdminStats } from '../server/src/realtime/admin-directory.js';
-import { eventually, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
+import { eventually, freePort, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
 const FAST = { NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', REDIS_REQUESTS_TIMEOUT_MS: '1000' };
@@ -147,13 +146,3 @@ describe('cluster faults', () => {
   }, 40_000);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

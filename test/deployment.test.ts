@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import type { Notification } from '../server/src/domain/notification.js';
 import type { ReadyPayload } from '../server/src/realtime/events.js';
-import { eventually, nextEvent } from './helpers.js';
+import { eventually, freePort, nextEvent } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -179,17 +179,6 @@ describe('Dockerfile', () => {
   });
 });
 
-/** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Whether nothing listens on a loopback port. */
 function portIsFree(port: number): Promise<boolean> {

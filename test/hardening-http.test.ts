@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startServer, type TestClient, type TestServer } from './helpers.js';
+import { assertStillServing, notificationTitled, VICTIM } from './still-serving.js';
 
 /**
  * Bad input over REST gets a clear 4xx and harms nobody: after every attack the
@@ -8,42 +8,8 @@ import { startServer, type TestClient, type TestServer } from './helpers.js';
  * receives what is published to them.
  */
 
-const VICTIM = 'victim';
-
 interface ErrorReply {
   error: { code: string; message: string; details?: { field: string; message: string }[] };
-}
-
-/** Resolves with the first `notification` on `socket` whose title is `title`. */
-function notificationTitled<T = { title: string; data?: Record<string, unknown> }>(socket: TestClient, title: string, ms = 1000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onNotification = (n: { title: string }) => {
-      if (n.title !== title) return;
-      clearTimeout(timer);
-      socket.off('notification', onNotification);
-      resolve(n as T);
-    };
-    const timer = setTimeout(() => {
-      socket.off('notification', onNotification);
-      reject(new Error(`no notification "${title}" within ${ms} ms`));
-    }, ms);
-    socket.on('notification', onNotification);
-  });
-}
-
-/** The server still answers, and the victim still receives a REST publish on its open socket. */
-async function assertStillServing(server: TestServer, victim: TestClient): Promise<void> {
-  const health = await server.request('GET', '/healthz');
-  expect(health.status).toBe(200);
-  expect(victim.connected).toBe(true);
-  const title = `still serving ${randomUUID()}`;
-  const received = notificationTitled(victim, title);
-  const res = await server.request('POST', '/api/notifications', {
-    token: server.token('svc', { roles: ['publisher'] }),
-    body: { to: { user: VICTIM }, title },
-  });
-  expect(res.status).toBe(202);
-  await expect(received).resolves.toMatchObject({ title });
 }
 
 function expectNoPollution(): void {

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Fetch, type Socket as LooseSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { emitAck, eventually, nextEvent, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
+import { assertStillServing, VICTIM } from './still-serving.js';
 
 /**
  * Bad packets, floods and refused connections end in an error ack, a refusal or
@@ -10,41 +10,9 @@ import { emitAck, eventually, nextEvent, sleep, startServer, type TestClient, ty
  * still answers and a well-behaved, already-connected user still receives.
  */
 
-const VICTIM = 'victim';
 
 type AckReply = { ok: true } | { ok: false; error: { code: string; message: string } };
 
-/** Resolves with the first `notification` on `socket` whose title is `title`. */
-function notificationTitled(socket: TestClient, title: string, ms = 1000): Promise<{ title: string }> {
-  return new Promise((resolve, reject) => {
-    const onNotification = (n: { title: string }) => {
-      if (n.title !== title) return;
-      clearTimeout(timer);
-      socket.off('notification', onNotification);
-      resolve(n);
-    };
-    const timer = setTimeout(() => {
-      socket.off('notification', onNotification);
-      reject(new Error(`no notification "${title}" within ${ms} ms`));
-    }, ms);
-    socket.on('notification', onNotification);
-  });
-}
-
-/** The server still answers, and the victim still receives a REST publish on its open socket. */
-async function assertStillServing(server: TestServer, victim: TestClient): Promise<void> {
-  const health = await server.request('GET', '/healthz');
-  expect(health.status).toBe(200);
-  expect(victim.connected).toBe(true);
-  const title = `still serving ${randomUUID()}`;
-  const received = notificationTitled(victim, title);
-  const res = await server.request('POST', '/api/notifications', {
-    token: server.token('svc', { roles: ['publisher'] }),
-    body: { to: { user: VICTIM }, title },
-  });
-  expect(res.status).toBe(202);
-  await expect(received).resolves.toMatchObject({ title });
-}
 
 /** A socket.io-client without the typed event map, to emit what a typed client cannot. */
 const loose = (socket: TestClient) => socket as unknown as LooseSocket;

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from './helpers.js';
 
 /** A redis-server child process on loopback, for one test file. */
 export interface RedisProcess {
@@ -29,17 +30,6 @@ export interface StartRedisOptions {
 const BINARY = existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server';
 const START_TIMEOUT_MS = 10_000;
 
-/** A port that was free a moment ago (the server binding it may still lose a race; start() retries). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Resolves true when something on `port` answers PING with PONG. */
 function answersPing(port: number): Promise<boolean> {

@@ -1,25 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect, createServer, type AddressInfo } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io as connectClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signToken } from '../server/src/auth/token-verifier.js';
-import { eventually, nextEvent, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
+import { eventually, freePort, nextEvent, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
-/** A port that was free a moment ago (the OS picks it, then it is released). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 

@@ -1,4 +1,4 @@
-import type { ConnectionInfo, ErrorBody, Page, PublishResponse, RoomInfo, Target } from './types.js';
+import type { ConnectionInfo, ConnectionQuery, ErrorBody, Page, PublishResponse, RoomInfo, RoomQuery, Target } from './types.js';
 
 /** A refused or failed API call, with the server's error code. */
 export class ApiError extends Error {
@@ -11,19 +11,7 @@ export class ApiError extends Error {
   }
 }
 
-export interface RoomQuery {
-  prefix?: string;
-  limit: number;
-  cursor?: string;
-}
-
-export interface ConnectionQuery {
-  user?: string;
-  room?: string;
-  node?: string;
-  limit: number;
-  cursor?: string;
-}
+export type { ConnectionQuery, RoomQuery };
 
 export interface PublishInput {
   to: Target;

@@ -14,6 +14,7 @@ export type {
   RecentNotification,
   RoomInfo,
 } from '../../server/src/realtime/events.js';
+export type { ConnectionQuery, RoomQuery } from '../../server/src/realtime/admin-directory.js';
 export type { Target } from '../../server/src/domain/notification.js';
 export type { PublishResponse } from '../../server/src/domain/notification-service.js';
 export type { ErrorBody, ErrorCode } from '../../server/src/errors.js';
