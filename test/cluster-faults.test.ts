@@ -94,7 +94,8 @@ describe('cluster faults', () => {
     running = false;
     await traffic;
 
-    expect(outcomes).toContain(503);
+    // During the outage a request either waited for Redis (and succeeded) or got 503: nothing else.
+    expect(outcomes.filter((status) => status !== 202 && status !== 503)).toEqual([]);
     // Everything acknowledged reaches alice: live, resent after the outage, or on her reconnect.
     await eventually(() => [...acked].every((id) => [...alice.seen.values()].some((n) => n.id === id)), 8000);
     expect(a!.herald.io.of('/').sockets.size).toBe(1);
