@@ -40,7 +40,7 @@ export type PhaseName = (typeof PHASES)[number];
 export const SCALES: Record<Scale['name'], Scale> = {
   full: {
     name: 'full',
-    fanout: { ns: [1000, 5000], workers: Number(process.env.BENCH_FANOUT_WORKERS ?? 1), window: 4, rounds: 3, warmupMs: 800, measureMs: 3000, unloadedMs: 2000, settleMs: 500 },
+    fanout: { ns: [1000, 5000], workers: Number(process.env.BENCH_FANOUT_WORKERS ?? 1), window: 4, rounds: 5, warmupMs: 700, measureMs: 2000, unloadedMs: 2000, settleMs: 500 },
     rest: { clients: 5000, rate: 500, warmupMs: 2000, measureMs: 20_000 },
     publish: { connections: 32, warmupSec: 2, seconds: 10 },
     memory: { ns: [5000, 20_000], settleMs: 1500 },

@@ -16,7 +16,22 @@ export class HttpClient {
     this.agent = new Agent({ keepAlive: true, maxSockets });
   }
 
-  send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<HttpResponse> {
+  /**
+   * One request. A GET, PUT or DELETE that meets a kept-alive connection the
+   * server closed at that very moment (its keep-alive timeout: "socket hang up",
+   * ECONNRESET) is sent once more; a POST is not (it may have been acted on).
+   */
+  async send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<HttpResponse> {
+    try {
+      return await this.once(method, path, body, headers, timeoutMs);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (method === 'POST' || (e.code !== 'ECONNRESET' && e.message !== 'socket hang up')) throw err;
+      return this.once(method, path, body, headers, timeoutMs);
+    }
+  }
+
+  private once(method: string, path: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<HttpResponse> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(

@@ -25,13 +25,21 @@ export function layerOf(url: string, functionName: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-/** Self time of each sample's node, from the profile's time deltas. */
+/**
+ * Microseconds each sample stands for: the time until the next sample (as
+ * DevTools counts it), so that a gap in sampling (the thread blocked in a system
+ * call, or descheduled) is charged to what was running, not to what came after.
+ */
+export function sampleDurations(profile: CpuProfile): number[] {
+  const n = profile.samples.length;
+  return profile.samples.map((_, i) => (i + 1 < n ? (profile.timeDeltas[i + 1] ?? 0) : 0));
+}
+
+/** Self time of each node, in microseconds. */
 function selfTimes(profile: CpuProfile): Map<number, number> {
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => {
-    // timeDeltas[i] is the time before sample i; charge it to the sample (V8's own convention, close enough).
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
+  const durations = sampleDurations(profile);
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + durations[i]!));
   return self;
 }
 
@@ -99,8 +107,9 @@ export function timeUnder(profile: CpuProfile, match: (frame: ProfileNode['callF
     return result;
   };
   let us = 0;
+  const durations = sampleDurations(profile);
   profile.samples.forEach((id, i) => {
-    if (isUnder(id)) us += profile.timeDeltas[i] ?? 0;
+    if (isUnder(id)) us += durations[i]!;
   });
   return us / 1000;
 }

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CpuProfile } from '../lib/inspector.js';
-import { formatSummary, summarize } from '../lib/profile-summary.js';
+import { formatSummary, sampleDurations, summarize } from '../lib/profile-summary.js';
 
 const [file, topArg, filter] = process.argv.slice(2);
 if (!file) {
@@ -30,10 +30,11 @@ const keyOf = (id: number) => {
   return `${functionName || '(anonymous)'}  ${url.replace(/^file:\/\//, '').replace(/^.*\/(node_modules\/|server\/src\/|bench\/)/, '$1')}:${lineNumber + 1}`;
 };
 const inclusive = new Map<string, number>();
+const durations = sampleDurations(profile);
 profile.samples.forEach((id, i) => {
   const seen = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) seen.add(keyOf(at));
-  for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  for (const key of seen) inclusive.set(key, (inclusive.get(key) ?? 0) + durations[i]!);
 });
 const rows = [...inclusive]
   .filter(([key]) => !filter || key.includes(filter))
