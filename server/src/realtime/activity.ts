@@ -1,5 +1,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
+/** Sampling interval of the event-loop delay histogram. */
+const LAG_RESOLUTION_MS = 20;
+
 export interface ActivitySample {
   /** Second (ms since the epoch, rounded down). */
   t: number;
@@ -27,7 +30,7 @@ export class Activity {
     private readonly now: () => number = Date.now,
     private readonly keepSeconds = 600,
   ) {
-    this.lag = monitorEventLoopDelay({ resolution: 20 });
+    this.lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
     this.lag.enable();
     this.timer = setInterval(() => this.sample(), 1000);
     this.timer.unref();
@@ -60,7 +63,10 @@ export class Activity {
     if (this.history.length > this.keepSeconds) this.history.shift();
     this.lastPublished = this.published;
     this.lastDelivered = this.delivered;
-    this.eventLoopLagMs = Math.round((this.lag.mean / 1e6) * 100) / 100;
+    // The histogram's timer fires every LAG_RESOLUTION_MS, and each sample includes that
+    // interval: an idle loop would read 20 ms. Lag is what exceeds it.
+    const lagMs = Math.max(0, this.lag.mean / 1e6 - LAG_RESOLUTION_MS);
+    this.eventLoopLagMs = Math.round(lagMs * 100) / 100;
     this.lag.reset();
   }
 }
