@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import { loadOrCreateDevSecret } from './auth/dev-secret.js';
 import { TokenVerifier, verifierKeys } from './auth/token-verifier.js';
+import { VerifiedTokens } from './auth/verified-tokens.js';
 import type { HeraldConfig } from './config.js';
 import { FeedService } from './domain/feed-service.js';
 import { combinePublishObservers, NotificationService } from './domain/notification-service.js';
@@ -11,6 +12,8 @@ import { SubscriptionService } from './domain/subscription-service.js';
 import { KeyedRateLimiter } from './domain/token-bucket.js';
 import { adminStatic } from './http/admin-static.js';
 import { createApp } from './http/app.js';
+import type { HttpDeps } from './http/deps.js';
+import { publishRoute } from './http/publish-route.js';
 import { createLogger } from './logger.js';
 import { HeraldMetrics } from './metrics.js';
 import { Activity } from './realtime/activity.js';
@@ -65,10 +68,13 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const cluster = config.redisUrl ? await Cluster.connect(config, log, now) : undefined;
   const store = new GuardedStore(deps.store ?? cluster?.store ?? new SqliteStore({ dataDir: config.dataDir, now }), log.child({ component: 'store' }));
 
-  // Engine.IO wraps the request listeners present when it attaches, so the app
-  // must be one of them; it is built below, once its collaborators exist.
-  const routes: { app?: Express } = {};
-  const http = createServer((req, res) => routes.app!(req, res));
+  // Engine.IO wraps the request listeners present when it attaches, so the
+  // publish routes and the app must be behind this one; they are built below,
+  // once their collaborators exist.
+  const routes: { app?: Express; publish?: ReturnType<typeof publishRoute> } = {};
+  const http = createServer((req, res) => {
+    if (!routes.publish!(req, res)) routes.app!(req, res);
+  });
   const io: HeraldServer = new Server(http, {
     maxHttpBufferSize: config.maxSocketPayload,
     serveClient: false,
@@ -83,7 +89,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const { presence, directory } = cluster
     ? cluster.attach(nsp, activity, now)
     : { presence: new LocalPresence(nsp), directory: new AdminDirectory(nsp, config.nodeId, activity, now) };
-  const delivery = new SocketDelivery(nsp, store, presence, log.child({ component: 'delivery' }));
+  const delivery = new SocketDelivery(nsp, store, presence, log.child({ component: 'delivery' }), cluster !== undefined);
   const metrics = new HeraldMetrics({
     connections: () => nsp.sockets.size,
     usersOnline: () => directory.usersOnline,
@@ -121,10 +127,10 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   });
 
   let accepting = true;
-  const app = (routes.app = createApp({
+  const httpDeps: HttpDeps = {
     config,
     log: log.child({ component: 'http' }),
-    verifier,
+    tokens: new VerifiedTokens(verifier),
     store,
     notifications,
     feed,
@@ -134,7 +140,9 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     rateLimiter: cluster?.rateLimiter ?? new KeyedRateLimiter(config.apiRatePerSec, config.apiRateBurst),
     now,
     accepting: () => accepting,
-  }, { static: adminStatic() }));
+  };
+  routes.publish = publishRoute(httpDeps);
+  const app = (routes.app = createApp(httpDeps, { static: adminStatic() }));
 
   const retentionLog = log.child({ component: 'retention' });
   const prune = () =>

@@ -26,6 +26,12 @@ function requireValue(value: string | undefined, name: string): string {
   return value;
 }
 
+/** The token of an `Authorization: Bearer <token>` header, the scheme in any case (as passport-jwt reads it). */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = header?.match(/^\s*(\S+)\s+(\S+)/);
+  return match && match[1]!.toLowerCase() === 'bearer' ? match[2] : undefined;
+}
+
 /**
  * The one token verifier shared by REST (through passport-jwt) and sockets: the
  * algorithm is pinned, `exp` and `sub` are required, `iss`/`aud` checked when set.

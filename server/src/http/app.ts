@@ -1,8 +1,8 @@
 import cors from 'cors';
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import { HeraldError } from '../errors.js';
-import { createAuthenticate, principalOf } from './authenticate.js';
+import { createAuthenticate } from './authenticate.js';
+import { rateLimit } from './rate-limit.js';
 import type { HttpDeps } from './deps.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -37,25 +37,9 @@ export function createApp(deps: HttpDeps, extra: { static?: (app: Express) => vo
         (req as express.Request).rawBody = buf;
       },
     }),);
-  app.use('/api', createAuthenticate(deps.verifier), rateLimit(deps));
+  app.use('/api', createAuthenticate(deps.tokens), rateLimit(deps));
   app.use('/api', notificationRoutes(deps), meRoutes(deps), userRoutes(deps), adminRoutes(deps));
   app.use(notFound);
   app.use(errorHandler(deps.log));
   return app;
-}
-
-/** Per-caller token bucket; 429 with `Retry-After` when it is empty. */
-function rateLimit(deps: HttpDeps): RequestHandler {
-  return async (req, _res, next) => {
-    let wait: number;
-    try {
-      wait = await deps.rateLimiter.consume(principalOf(req).userId, deps.now());
-    } catch (err) {
-      // A shared limiter that cannot answer (Redis down) lets the request through:
-      // the route then answers on its own (503 when it needs the same Redis).
-      deps.log.warn({ err: (err as Error).message }, 'rate limiter unavailable');
-      wait = 0;
-    }
-    next(wait > 0 ? new HeraldError('rate_limited', 'too many requests', undefined, wait) : undefined);
-  };
 }

@@ -1,9 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Passport } from 'passport';
-import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { Strategy as JwtStrategy } from 'passport-jwt';
 import type { Principal } from '../auth/principal.js';
-import { TokenVerifier } from '../auth/token-verifier.js';
+import { bearerToken, TokenVerifier } from '../auth/token-verifier.js';
 import { HeraldError, isHeraldError } from '../errors.js';
+import type { VerifiedTokens } from '../auth/verified-tokens.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -13,20 +14,19 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** How many verified tokens are remembered (oldest forgotten first). */
-const VERIFIED_TOKENS = 10_000;
-
 /**
  * REST authentication through passport-jwt, with the same key, pinned algorithm
- * and claim checks as the socket middleware (one {@link TokenVerifier}).
+ * and claim checks as the socket middleware (one {@link TokenVerifier}); a token
+ * verified before is taken from `tokens` without checking its signature again.
  */
-export function createAuthenticate(verifier: TokenVerifier): RequestHandler {
+export function createAuthenticate(tokens: VerifiedTokens): RequestHandler {
+  const { verifier } = tokens;
   const passport = new Passport();
   passport.use(
     'jwt',
     new JwtStrategy(
       {
-        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+        jwtFromRequest: (req: Request) => bearerToken(req.headers.authorization) ?? null,
         secretOrKey: verifier.keys.key as unknown as string,
         algorithms: [verifier.keys.algorithm],
         ...(verifier.keys.issuer ? { issuer: verifier.keys.issuer } : {}),
@@ -42,32 +42,22 @@ export function createAuthenticate(verifier: TokenVerifier): RequestHandler {
       },
     ),
   );
-  // A service publishing thousands of times a second sends the same token each
-  // time: a token verified once is remembered (until it expires) by its exact
-  // text, so its signature is not checked again on every request.
-  const verified = new Map<string, Principal>();
-  const remember = (token: string, principal: Principal) => {
-    if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
-    verified.set(token, principal);
-  };
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.query.token !== undefined || req.query.access_token !== undefined) {
       next(new HeraldError('token_invalid', 'tokens in the query string are refused; send an Authorization: Bearer header'));
       return;
     }
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const known = token === undefined ? undefined : verified.get(token);
-    if (known && known.expiresAt > Date.now()) {
+    const token = bearerToken(req.headers.authorization);
+    const known = tokens.known(token);
+    if (known) {
       req.principal = known;
       next();
       return;
     }
-    if (known) verified.delete(token!);
     passport.authenticate('jwt', { session: false }, (err: unknown, user: Principal | false, info: unknown) => {
       if (err) return next(err);
       if (!user) return next(isHeraldError(info) ? info : TokenVerifier.toError(info));
-      if (token !== undefined) remember(token, user);
+      if (token !== undefined) tokens.remember(token, user);
       req.principal = user;
       next();
     })(req, res, next);

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { HeraldConfig } from '../config.js';
-import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { VerifiedTokens } from '../auth/verified-tokens.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { NotificationService } from '../domain/notification-service.js';
 import { invalidPayload } from '../domain/notification-service.js';
@@ -16,7 +16,8 @@ import type { NotificationStore } from '../store/store.js';
 export interface HttpDeps {
   config: HeraldConfig;
   log: Logger;
-  verifier: TokenVerifier;
+  /** The token verifier, with the tokens it has verified. */
+  tokens: VerifiedTokens;
   store: NotificationStore;
   notifications: NotificationService;
   feed: FeedService;

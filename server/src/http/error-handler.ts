@@ -19,13 +19,24 @@ function toHeraldError(err: unknown): HeraldError | undefined {
   return undefined;
 }
 
+/**
+ * The error a request is answered with: a coded error as it is, anything else
+ * logged as a programmer error and answered `500 internal`.
+ */
+export function errorReply(err: unknown, log: Logger, request: { method?: string; path?: string }): HeraldError {
+  const known = toHeraldError(err);
+  if (!known) log.error({ err, ...request }, 'request failed');
+  return known ?? new HeraldError('internal', 'internal error');
+}
+
+/** `Retry-After` in whole seconds, at least 1. */
+export const retryAfterHeader = (seconds: number) => String(Math.max(1, Math.ceil(seconds)));
+
 /** The one Express error handler: `{"error":{"code","message","details?"}}`. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const known = toHeraldError(err);
-    if (!known) log.error({ err, method: req.method, path: req.path }, 'request failed');
-    const error = known ?? new HeraldError('internal', 'internal error');
-    if (error.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(error.retryAfter))));
+    const error = errorReply(err, log, { method: req.method, path: req.path });
+    if (error.retryAfter !== undefined) res.setHeader('Retry-After', retryAfterHeader(error.retryAfter));
     res.status(error.status).json({ error: error.toBody() });
   };
 }

@@ -19,15 +19,18 @@ export class SocketDelivery implements Delivery {
     private readonly store: NotificationStore,
     private readonly presence: Presence,
     private readonly log: Logger,
+    /** True when other nodes share the rooms (the Redis adapter): an emit must go out even if no socket here is in the room. */
+    private readonly clustered = false,
   ) {}
 
   deliver(notification: Notification): number {
-    if (notification.stream === BROADCAST_STREAM) {
-      this.nsp.emit('notification', notification);
-      return this.nsp.sockets.size;
-    }
-    this.nsp.to(notification.stream).emit('notification', notification);
-    return this.nsp.adapter.rooms.get(notification.stream)?.size ?? 0;
+    const here = notification.stream === BROADCAST_STREAM ? this.nsp.sockets.size : (this.nsp.adapter.rooms.get(notification.stream)?.size ?? 0);
+    // Most user notifications are for users who are offline: on a single node
+    // nobody can receive them, so no packet is encoded.
+    if (here === 0 && !this.clustered) return 0;
+    if (notification.stream === BROADCAST_STREAM) this.nsp.emit('notification', notification);
+    else this.nsp.to(notification.stream).emit('notification', notification);
+    return here;
   }
 
   unreadChanged(userIds: readonly string[]): void {
