@@ -152,7 +152,15 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
     name,
     process.execPath,
     // BENCH_HERALD_ENTRY runs an experiment (bench/prototypes/) in Herald's place: never for the results.
-    [`--inspect=127.0.0.1:${inspectPort}`, ...(opts.nodeArgs ?? []), '--import', 'tsx', process.env.BENCH_HERALD_ENTRY ?? 'server/src/main.ts'],
+    // BENCH_HERALD_NODE_ARGS (e.g. V8 flags) is for experiments too.
+    [
+      `--inspect=127.0.0.1:${inspectPort}`,
+      ...(opts.nodeArgs ?? []),
+      ...(process.env.BENCH_HERALD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      process.env.BENCH_HERALD_ENTRY ?? 'server/src/main.ts',
+    ],
     {
       cwd: ROOT,
       env: {
