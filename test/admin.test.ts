@@ -210,4 +210,27 @@ describe('client addresses', () => {
       await server.close();
     }
   });
+
+  it('keeps the address, user agent and deliveries of a client that started on long-polling and upgraded to WebSocket', async () => {
+    const server = await startServer();
+    try {
+      const { socket, ready } = await server.connect('polly', {
+        transports: ['polling', 'websocket'],
+        extraHeaders: { 'x-forwarded-for': '203.0.113.9', 'user-agent': 'herald-test/polling' },
+      });
+      await eventually(() => socket.io.engine.transport.name === 'websocket');
+      const admin = server.token('ops', { roles: ['admin'] });
+      const page = (await (await server.request('GET', '/api/admin/connections?user=polly', { token: admin })).json()) as Page<ConnectionInfo>;
+      expect(page.items).toEqual([expect.objectContaining({ socketId: ready.socketId, transport: 'websocket', address: '203.0.113.9', userAgent: 'herald-test/polling' })]);
+      const received = nextEvent<{ title: string }>(socket, 'notification');
+      const res = await server.request('POST', '/api/notifications', {
+        token: server.token('svc', { roles: ['publisher'] }),
+        body: { to: { user: 'polly' }, title: 'after the upgrade' },
+      });
+      expect(res.status).toBe(202);
+      expect(await received).toMatchObject({ title: 'after the upgrade' });
+    } finally {
+      await server.close();
+    }
+  });
 });

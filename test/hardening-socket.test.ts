@@ -64,6 +64,7 @@ describe('hardening of the Socket.IO namespace against bad input', () => {
     ['binary junk', Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff, 0x42]), 'disconnect'],
     ['a numeric event name', '421[123]', 'unknown_event'],
     ['__proto__ as the event name', '422["__proto__",{"polluted":true}]', 'unknown_event'],
+    ['error as the event name', '423["error",{"message":"boom"}]', 'unknown_event'],
   ];
 
   it.each(garbage)('answers a raw packet with %s by an error ack or a disconnect of that socket only', async (_what, packet, expected) => {
@@ -91,6 +92,20 @@ describe('hardening of the Socket.IO namespace against bad input', () => {
     const reply = await emitAck<AckReply>(loose(socket), 'no-such-event', { x: 1 });
     expect(reply).toMatchObject({ ok: false, error: { code: 'unknown_event' } });
     expect(socket.connected).toBe(true);
+    await assertStillServing(s, victim);
+  });
+
+  it('disconnects a socket that keeps sending rejected events, after 100 of them, and only that socket', async () => {
+    const s = await setup();
+    const { socket } = await s.connect('pest');
+    const replies: string[] = [];
+    const gone = nextEvent<string>(socket, 'disconnect', 3000);
+    // Rejected as unknown while the bucket lasts (burst 40), then as rate-limited: each one a strike.
+    for (let i = 0; i < 101; i++) loose(socket).emit('no-such-event', i, (reply: AckReply) => replies.push(reply.ok ? 'ok' : reply.error.code));
+    expect(await gone).toBe('io server disconnect');
+    expect(replies.slice(0, 40)).toEqual(Array(40).fill('unknown_event'));
+    expect(new Set(replies.slice(40))).toEqual(new Set(['rate_limited']));
+    expect(replies).toHaveLength(101);
     await assertStillServing(s, victim);
   });
 

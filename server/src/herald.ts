@@ -23,6 +23,7 @@ import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, Soc
 import { SocketDelivery, type HeraldNamespace } from './realtime/socket-delivery.js';
 import { RecentNotifications } from './realtime/recent-notifications.js';
 import { UserSockets } from './realtime/socket-server.js';
+import { releaseUpgradeResponses } from './realtime/handshake.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { GuardedStore } from './store/guarded-store.js';
 import { Cluster } from './cluster/cluster.js';
@@ -84,6 +85,8 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     cors: { origin: true, credentials: false },
     ...(cluster ? { adapter: cluster.adapter } : {}),
   });
+  // Each socket's upgrade request is let go of: engine.io's copy here, the rest by UserSockets once authenticated.
+  releaseUpgradeResponses(io.engine);
   const nsp: HeraldNamespace = io.of('/');
   const activity = new Activity(() => nsp.sockets.size, now);
   const { presence, directory } = cluster

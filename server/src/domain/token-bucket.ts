@@ -1,14 +1,42 @@
 /**
+ * The state of a token bucket: two numbers, so they can live on another object
+ * (every socket's `data`) and be updated by `takeToken`, with no object of their own.
+ */
+export interface BucketState {
+  tokens: number;
+  /** When `tokens` was last brought up to date (ms since the epoch). */
+  refilledAt: number;
+}
+
+/**
+ * Takes one token from `state`, refilled at `ratePerSec` up to `burst`; false when the bucket is empty.
+ *
+ * @example
+ * const state = { tokens: 40, refilledAt: Date.now() };
+ * if (!takeToken(state, 20, 40, Date.now())) reject();
+ */
+export function takeToken(state: BucketState, ratePerSec: number, burst: number, now: number): boolean {
+  refill(state, ratePerSec, burst, now);
+  if (state.tokens < 1) return false;
+  state.tokens -= 1;
+  return true;
+}
+
+function refill(state: BucketState, ratePerSec: number, burst: number, now: number): void {
+  state.tokens = Math.min(burst, state.tokens + ((now - state.refilledAt) / 1000) * ratePerSec);
+  state.refilledAt = now;
+}
+
+/**
  * A token bucket: `ratePerSec` tokens a second, at most `burst` saved up.
- * Two numbers of state, so one can live on every socket.
  *
  * @example
  * const bucket = new TokenBucket(20, 40);
  * if (!bucket.take(Date.now())) reject();
  */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
+export class TokenBucket implements BucketState {
+  tokens: number;
+  refilledAt: number;
 
   constructor(
     private readonly ratePerSec: number,
@@ -16,32 +44,24 @@ export class TokenBucket {
     now = Date.now(),
   ) {
     this.tokens = burst;
-    this.last = now;
+    this.refilledAt = now;
   }
 
   /** Takes one token; false when the bucket is empty. */
   take(now: number): boolean {
-    this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return takeToken(this, this.ratePerSec, this.burst, now);
   }
 
   /** Seconds until one token is available (0 when one is). */
   retryAfter(now: number): number {
-    this.refill(now);
+    refill(this, this.ratePerSec, this.burst, now);
     return this.tokens >= 1 ? 0 : (1 - this.tokens) / this.ratePerSec;
   }
 
   /** Whether the bucket has refilled completely (and so can be forgotten). */
   isFullAt(now: number): boolean {
-    this.refill(now);
+    refill(this, this.ratePerSec, this.burst, now);
     return this.tokens >= this.burst;
-  }
-
-  private refill(now: number): void {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSec);
-    this.last = now;
   }
 }
 

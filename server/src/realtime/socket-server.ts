@@ -3,19 +3,21 @@ import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
-import { TokenBucket } from '../domain/token-bucket.js';
+import { takeToken, type BucketState } from '../domain/token-bucket.js';
 import { topicRoom, userRoom } from '../domain/topics.js';
 import { HeraldError } from '../errors.js';
-import { CLIENT_EVENTS, registerClientEvents } from './client-events.js';
-import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
+import { clientEventHandlers, type ClientEventHandler } from './client-events.js';
+import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
+import { clientAddress, releaseHandshake } from './handshake.js';
 import { socketAuth } from './socket-auth.js';
 import type { Presence } from '../cluster/presence.js';
 import type { HeraldNamespace } from './socket-delivery.js';
 import { TokenExpiry } from './token-expiry.js';
-import { toAckError } from './ack.js';
+import { answer, toAckError } from './ack.js';
 
+/** A user socket; its flood control lives in `data` as plain numbers: a token bucket and the strikes. */
 export type HeraldSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> & {
-  data: SocketData & { bucket: TokenBucket; strikes: number };
+  data: SocketData & BucketState & { strikes: number };
 };
 
 export interface UserSocketsOptions {
@@ -35,14 +37,26 @@ export interface UserSocketsOptions {
 /** Rejected events (rate-limited or unknown) a socket may send before it is disconnected. */
 const MAX_STRIKES = 100;
 
+type AnyAck = (response: Ack<object>) => void;
+
 /**
  * The user namespace `/`: authentication, personal and topic rooms, `ready`
  * with what was missed, the client events, flood control and token expiry.
+ *
+ * Thousands of sockets sit idle here, so a socket holds only data: its two
+ * listeners are functions shared by every socket (Socket.IO calls a listener
+ * with the socket as `this`), and its logger is built only when something about
+ * it is logged.
  */
 export class UserSockets {
   readonly expiry: TokenExpiry;
   /** Connection order on this node: the cursor of the admin connection list. */
   private order = 0;
+  private readonly handlers: ReadonlyMap<string, ClientEventHandler>;
+  /** The `onAny` listener of every socket: all the events a client sends pass through `onClientEvent`. */
+  private readonly anyEvent: (this: HeraldSocket, ...args: unknown[]) => void;
+  /** The `disconnect` listener of every socket. */
+  private readonly disconnected: (this: HeraldSocket) => void;
 
   constructor(
     private readonly nsp: HeraldNamespace,
@@ -52,6 +66,15 @@ export class UserSockets {
       socket.emit('auth:expired', { code: 'token_expired' });
       socket.disconnect(true);
     }, opts.now);
+    this.handlers = clientEventHandlers({ feed: opts.feed, subscriptions: opts.subscriptions, verifier: opts.verifier, expiry: this.expiry });
+    const onClientEvent = (socket: HeraldSocket, args: unknown[]) => this.onClientEvent(socket, args);
+    const onDisconnect = (socket: HeraldSocket) => this.onDisconnect(socket);
+    this.anyEvent = function (this: HeraldSocket, ...args: unknown[]) {
+      onClientEvent(this, args);
+    };
+    this.disconnected = function (this: HeraldSocket) {
+      onDisconnect(this);
+    };
     nsp.use(socketAuth(nsp, opts));
     nsp.on('connection', (socket) => this.onConnection(socket as HeraldSocket));
   }
@@ -62,48 +85,67 @@ export class UserSockets {
 
   private onConnection(socket: HeraldSocket): void {
     const { opts } = this;
-    const principal = socket.data.principal;
-    const log = opts.log.child({ socketId: socket.id, userId: principal.userId });
+    const { data } = socket;
     const now = opts.now();
-    socket.data.n = ++this.order;
-    socket.data.connectedAt = now;
-    socket.data.address = clientAddress(socket.handshake);
-    socket.data.userAgent = (socket.handshake.headers['user-agent'] ?? '').slice(0, 256);
-    socket.data.bucket = new TokenBucket(opts.eventsPerSec, opts.eventsBurst, now);
-    socket.data.strikes = 0;
+    data.n = ++this.order;
+    data.connectedAt = now;
+    data.address = clientAddress(socket.handshake);
+    data.userAgent = (socket.handshake.headers['user-agent'] ?? '').slice(0, 256);
+    data.tokens = opts.eventsBurst;
+    data.refilledAt = now;
+    data.strikes = 0;
+    const { userId, expiresAt } = data.principal;
     // Join the personal room at once, so nothing published from here on is missed.
-    socket.join(userRoom(principal.userId));
-    opts.presence.changed(principal.userId, 1);
-    this.expiry.watch(socket, principal.expiresAt);
-    socket.use(([event, ...args], next) => {
-      const ack = args.at(-1);
-      const reject = (err: HeraldError) => {
-        socket.data.strikes++;
-        if (typeof ack === 'function') ack({ ok: false, error: toAckError(log, err) });
-        if (socket.data.strikes > MAX_STRIKES) {
-          log.warn({ event: String(event).slice(0, 64) }, 'disconnecting a socket that keeps sending rejected events');
-          socket.disconnect(true);
-        }
-      };
-      if (!socket.data.bucket.take(opts.now())) {
-        reject(new HeraldError('rate_limited', `at most ${opts.eventsPerSec} events per second`));
-      } else if (typeof event !== 'string' || !CLIENT_EVENTS.has(event)) {
-        reject(new HeraldError('unknown_event', `unknown event "${String(event).slice(0, 64)}"`));
-      } else {
-        next();
-      }
-    });
-    registerClientEvents(socket, { feed: opts.feed, subscriptions: opts.subscriptions, verifier: opts.verifier, expiry: this.expiry, log });
-    socket.on('disconnect', () => {
-      opts.presence.changed(principal.userId, -1);
-      this.expiry.forget(socket);
-    });
+    socket.join(userRoom(userId));
+    opts.presence.changed(userId, 1);
+    this.expiry.watch(socket, expiresAt);
+    // One catch-all listener instead of a middleware and a listener per event:
+    // it sees every event first (with the acknowledgement last, as `socket.use` did)
+    // and answers it; no per-event listener is registered, so nothing else runs.
+    socket.onAny(this.anyEvent);
+    socket.on('disconnect', this.disconnected);
     const lastSeq = Number((socket.handshake.auth as { lastSeq?: unknown }).lastSeq);
     releaseHandshake(socket);
-    void this.sendReady(socket, lastSeq, log);
+    void this.sendReady(socket, lastSeq);
   }
 
-  private async sendReady(socket: HeraldSocket, lastSeq: number, log: Logger): Promise<void> {
+  /** Flood control, then the handler of a known event; anything else is rejected and counted. */
+  private onClientEvent(socket: HeraldSocket, args: unknown[]): void {
+    const [event, payload, ack] = args;
+    if (!takeToken(socket.data, this.opts.eventsPerSec, this.opts.eventsBurst, this.opts.now())) {
+      this.reject(socket, args, new HeraldError('rate_limited', `at most ${this.opts.eventsPerSec} events per second`));
+      return;
+    }
+    const handler = typeof event === 'string' ? this.handlers.get(event) : undefined;
+    if (!handler) {
+      this.reject(socket, args, new HeraldError('unknown_event', `unknown event "${String(event).slice(0, 64)}"`));
+      return;
+    }
+    // Acks are optional for a client; a non-function in ack position is ignored.
+    void answer(() => this.socketLog(socket), typeof ack === 'function' ? (ack as AnyAck) : undefined, () => handler(socket, payload));
+  }
+
+  private reject(socket: HeraldSocket, args: unknown[], err: HeraldError): void {
+    const ack = args.at(-1);
+    socket.data.strikes++;
+    if (typeof ack === 'function') (ack as AnyAck)({ ok: false, error: toAckError(() => this.socketLog(socket), err) });
+    if (socket.data.strikes > MAX_STRIKES) {
+      this.socketLog(socket).warn({ event: String(args[0]).slice(0, 64) }, 'disconnecting a socket that keeps sending rejected events');
+      socket.disconnect(true);
+    }
+  }
+
+  private onDisconnect(socket: HeraldSocket): void {
+    this.opts.presence.changed(socket.data.principal.userId, -1);
+    this.expiry.forget(socket);
+  }
+
+  /** A child logger naming the socket and its user, built when something is logged rather than kept per socket. */
+  private socketLog(socket: HeraldSocket): Logger {
+    return this.opts.log.child({ socketId: socket.id, userId: socket.data.principal.userId });
+  }
+
+  private async sendReady(socket: HeraldSocket, lastSeq: number): Promise<void> {
     const { userId } = socket.data.principal;
     try {
       const topics = await this.opts.subscriptions.list(userId);
@@ -119,43 +161,8 @@ export class UserSockets {
       ]);
       socket.emit('ready', { userId, socketId: socket.id, node: this.opts.nodeId, topics: current, unreadCount, missed: missed.items, hasMore: missed.hasMore });
     } catch (err) {
-      log.error({ err }, 'could not prepare the connection; disconnecting it');
+      this.socketLog(socket).error({ err }, 'could not prepare the connection; disconnecting it');
       socket.disconnect(true);
     }
   }
-}
-
-/**
- * Lets go of the handshake once what Herald needs from it is copied into
- * `socket.data`: the HTTP request (kept by the engine for the connection's whole
- * life), its headers, the query and the token in `auth`. Socket.IO's memory guide
- * names the request as the largest per-connection saving.
- */
-export function releaseHandshake(socket: Socket): void {
-  (socket.conn as unknown as { request: unknown }).request = undefined;
-  const handshake = socket.handshake as { headers: object; query: object; auth: object };
-  handshake.headers = {};
-  handshake.query = {};
-  handshake.auth = {};
-}
-
-const TRUSTED_PROXY = /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|::1$|f[cd][0-9a-f]{2}:)/i;
-
-/**
- * The client's address. Behind proxies on loopback or private networks (the
- * compose load balancer), `X-Forwarded-For` is read from the right, past those
- * proxies: the first address a trusted proxy saw. What a client writes into the
- * header itself sits further left and is never taken while a proxy appended the
- * real one; sent straight to a public address, the header is ignored.
- */
-export function clientAddress(handshake: { address: string; headers: Record<string, string | string[] | undefined> }): string {
-  const peer = handshake.address.replace(/^::ffff:/, '');
-  const header = handshake.headers['x-forwarded-for'];
-  if (!TRUSTED_PROXY.test(peer) || !header) return peer;
-  const hops = (Array.isArray(header) ? header.join(',') : header)
-    .split(',')
-    .map((hop) => hop.trim().replace(/^::ffff:/, ''))
-    .filter(Boolean);
-  for (let i = hops.length - 1; i >= 0; i--) if (!TRUSTED_PROXY.test(hops[i]!)) return hops[i]!.slice(0, 64);
-  return (hops[0] ?? peer).slice(0, 64);
 }
