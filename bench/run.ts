@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     .map(([k, v]) => `${k}=${v} `)
     .join('');
   log(`Herald benchmark, scale ${args.scale.name}, phases ${args.phases.join(', ')}${ctx.profile ? ', profiling' : ''}`);
-  for (const name of ['BENCH_HERALD_ENTRY', 'BENCH_DATA_DIR'] as const) {
+  for (const name of ['BENCH_HERALD_ENTRY', 'BENCH_HERALD_NODE_ARGS', 'BENCH_DATA_DIR'] as const) {
     if (process.env[name]) results.notes.push(`EXPERIMENT: ${name}=${process.env[name]}: these are not Herald's own figures`);
   }
   const limit = fileLimit();

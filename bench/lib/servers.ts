@@ -151,8 +151,8 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
   const child = spawnChild(
     name,
     process.execPath,
-    // BENCH_HERALD_ENTRY runs an experiment (bench/prototypes/) in Herald's place: never for the results.
-    // BENCH_HERALD_NODE_ARGS (e.g. V8 flags) is for experiments too.
+    // BENCH_HERALD_ENTRY (another entry in Herald's place) and BENCH_HERALD_NODE_ARGS
+    // (e.g. V8 flags) are for experiments: never for the results.
     [
       `--inspect=127.0.0.1:${inspectPort}`,
       ...(opts.nodeArgs ?? []),
