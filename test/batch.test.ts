@@ -112,6 +112,44 @@ describe('publishing a batch', () => {
     ]);
   });
 
+  it('gives every item of a batch the same createdAt: the time the request was accepted', async () => {
+    await server.close();
+    let clock = Date.UTC(2026, 10, 21, 10, 0, 0);
+    // A clock that moves on every reading: items stamped one by one would differ.
+    server = await startServer({}, { now: () => clock++ });
+    publisher = server.token('svc', { roles: ['publisher'] });
+    const res = await batch({ notifications: ['a', 'b', 'c'].map((title) => ({ to: { user: 'bob' }, title })) });
+    expect(res.status).toBe(202);
+    const feed = await feedOf('bob');
+    expect(feed).toHaveLength(3);
+    expect(new Set(feed.map((n) => n.createdAt)).size).toBe(1);
+    expect(Date.parse(feed[0]!.createdAt)).toBeGreaterThanOrEqual(Date.UTC(2026, 10, 21, 10, 0, 0));
+  });
+
+  it('pushes one fresh unread count per user for a batch, after its notifications', async () => {
+    const bob = await server.connect('bob');
+    const events: [string, unknown][] = [];
+    bob.socket.on('notification', (n) => events.push(['notification', n.title]));
+    bob.socket.on('unread', (u) => events.push(['unread', u.unreadCount]));
+    const res = await batch({
+      notifications: [
+        { to: { user: 'bob' }, title: 'one' },
+        { to: { users: ['bob', 'carol'] }, title: 'two' },
+        { to: { user: 'carol' }, title: 'not for bob' },
+        { to: { user: 'bob' }, title: 'three' },
+      ],
+    });
+    expect(res.status).toBe(202);
+    await eventually(() => events.some(([kind]) => kind === 'unread'));
+    await sleep(QUIET_MS);
+    expect(events).toEqual([
+      ['notification', 'one'],
+      ['notification', 'two'],
+      ['notification', 'three'],
+      ['unread', 3],
+    ]);
+  });
+
   it('answers 202 with only errors when every item is invalid, and delivers nothing', async () => {
     const { socket } = await server.connect('bob');
     const seen = collect<Notification>(socket, 'notification');

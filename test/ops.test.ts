@@ -51,6 +51,42 @@ describe('operations endpoints', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
   });
 
+  it('counts every notification of a batch but observes the publish duration once per request and target kind', async () => {
+    server = await startServer();
+    const { socket } = await server.connect('alice');
+    const seen: unknown[] = [];
+    socket.on('notification', (n) => seen.push(n));
+    const res = await server.request('POST', '/api/notifications/batch', {
+      token: server.token('svc', { roles: ['publisher'] }),
+      body: {
+        notifications: [
+          { to: { user: 'alice' }, title: 'one' },
+          { to: { user: 'bob' }, title: 'two' },
+          { to: { users: ['alice', 'bob'] }, title: 'three' },
+          { to: { user: 'alice' }, title: 'four' },
+          { to: { topic: 'news' }, title: 'five' },
+        ],
+      },
+    });
+    expect(res.status).toBe(202);
+    await eventually(() => seen.length === 3);
+
+    const text = await (await server.request('GET', '/metrics')).text();
+    expect(text).toMatch(/^herald_notifications_published_total\{target="user"\} 3$/m);
+    expect(text).toMatch(/^herald_notifications_published_total\{target="users"\} 1$/m);
+    expect(text).toMatch(/^herald_notifications_published_total\{target="topic"\} 1$/m);
+    expect(text).toMatch(/^herald_notifications_delivered_total\{target="user"\} 2$/m);
+    expect(text).toMatch(/^herald_notifications_delivered_total\{target="users"\} 1$/m);
+    expect(text).toMatch(/^herald_notifications_delivered_total\{target="topic"\} 0$/m);
+    expect(text).toMatch(/^herald_publish_duration_seconds_count\{target="user"\} 1$/m);
+    expect(text).toMatch(/^herald_publish_duration_seconds_count\{target="users"\} 1$/m);
+    expect(text).toMatch(/^herald_publish_duration_seconds_count\{target="topic"\} 1$/m);
+    const stats = (await (await server.request('GET', '/api/admin/stats', { token: server.token('ops', { roles: ['admin'] }) })).json()) as {
+      notifications: { published: number; delivered: number };
+    };
+    expect(stats.notifications).toMatchObject({ published: 5, delivered: 3 });
+  });
+
   it('lowers the connection gauges when sockets leave', async () => {
     const running = (server = await startServer());
     const { socket } = await running.connect('alice');

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../server/src/store/sqlite-store.js';
 import { describeStore } from './store-suite.js';
@@ -68,4 +69,92 @@ describe('SqliteStore on disk', () => {
       await second.close();
     }
   });
+
+  it('brings a database of the first schema (notifications keyed by their ULID) to the current one, keeping feeds, read marks and the seq counter', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const T = Date.UTC(2026, 10, 21, 10, 0, 0);
+    const old = new Database(path.join(dataDir, 'herald.db'));
+    old.exec(FIRST_SCHEMA);
+    old.exec(`
+      INSERT INTO notifications VALUES ('ntf_01A', 'message', 'one', 'body one', '{"n":1}', ${T}), ('ntf_01B', 'order.shipped', 'two', NULL, NULL, ${T + 1}),
+        ('ntf_00Z', 'message', 'orphan: its entries were pruned', NULL, NULL, ${T - 1});
+      INSERT INTO entries (seq, stream, notification_id, created_at) VALUES (1, 'user:a', 'ntf_01A', ${T}), (2, 'topic:news', 'ntf_01B', ${T + 1}), (3, 'user:a', 'ntf_01B', ${T + 1});
+      INSERT INTO subscriptions VALUES ('a', 'news', 0, ${T});
+      INSERT INTO read_marks VALUES ('a', 'ntf_01A', ${T + 5});`);
+    // Entries up to seq 9 were handed out and pruned since: 10 is the next seq.
+    old.exec("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'entries'");
+    old.close();
+
+    const store = new SqliteStore({ dataDir });
+    try {
+      const feed = await store.feed('a', { limit: 10 });
+      expect(feed.items.map((n) => [n.seq, n.stream, n.id, n.title, n.readAt])).toEqual([
+        [3, 'user:a', 'ntf_01B', 'two', null],
+        [2, 'topic:news', 'ntf_01B', 'two', null],
+        [1, 'user:a', 'ntf_01A', 'one', new Date(T + 5).toISOString()],
+      ]);
+      expect(feed.items[2]).toMatchObject({ type: 'message', body: 'body one', data: { n: 1 }, createdAt: new Date(T).toISOString() });
+      expect(await store.unreadCount('a')).toBe(2);
+      await store.markRead('a', ['ntf_01B']);
+      expect(await store.unreadCount('a')).toBe(0);
+      const [next] = await store.append([{ notification: { id: 'ntf_01C', type: 'message', title: 'three', createdAt: T + 2 }, streams: ['user:a'] }]);
+      expect(next!.entries[0]!.seq).toBe(10);
+      // Retention still knows when a notification loses its last entry: seq 1 expires and takes ntf_01A along;
+      // the cap of one entry per stream removes seq 3, but ntf_01B stays (topic:news holds it).
+      expect(await store.prune(T + 1, 1, 0)).toEqual({ entries: 2, notifications: 1, idempotencyKeys: 0 });
+      expect((await store.feed('a', { limit: 10 })).items.map((n) => [n.seq, n.id])).toEqual([
+        [10, 'ntf_01C'],
+        [2, 'ntf_01B'],
+      ]);
+    } finally {
+      await store.close();
+    }
+    const reopened = new Database(path.join(dataDir, 'herald.db'), { readonly: true });
+    try {
+      expect(reopened.pragma('user_version', { simple: true })).toBe(2);
+      const tables = reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%_v1'").all();
+      expect(tables).toEqual([]);
+      expect(reopened.prepare("SELECT id FROM notifications WHERE id = 'ntf_00Z'").get()).toBeUndefined();
+    } finally {
+      reopened.close();
+    }
+  });
+
+  it('refuses a database written by a newer Herald rather than misreading it', () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const newer = new Database(path.join(dataDir, 'herald.db'));
+    newer.pragma('user_version = 3');
+    newer.close();
+    expect(() => new SqliteStore({ dataDir })).toThrow(/schema version 3, newer than this Herald's \(2\)/);
+  });
 });
+
+/** The schema SqliteStore created before version 2 (no `user_version`). */
+const FIRST_SCHEMA = `
+CREATE TABLE notifications (
+  id TEXT PRIMARY KEY, type TEXT NOT NULL, title TEXT NOT NULL, body TEXT, data TEXT, created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE entries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, notification_id TEXT NOT NULL, created_at INTEGER NOT NULL
+);
+CREATE INDEX entries_stream_seq ON entries (stream, seq);
+CREATE INDEX entries_notification ON entries (notification_id);
+CREATE TABLE subscriptions (
+  user_id TEXT NOT NULL, topic TEXT NOT NULL, since_seq INTEGER NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, topic)
+) WITHOUT ROWID;
+CREATE TABLE read_marks (
+  user_id TEXT NOT NULL, notification_id TEXT NOT NULL, read_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, notification_id)
+) WITHOUT ROWID;
+CREATE INDEX read_marks_notification ON read_marks (notification_id);
+CREATE TABLE read_watermarks (
+  user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, read_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE idempotency (
+  key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_created ON idempotency (created_at);
+`;

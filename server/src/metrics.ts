@@ -30,7 +30,7 @@ export class HeraldMetrics implements PublishObserver {
     });
     this.publishDuration = new Histogram({
       name: 'herald_publish_duration_seconds',
-      help: 'Time from accepting a publish to its durable commit',
+      help: 'Time from accepting a publish request to its durable commit, once per request and target kind',
       labelNames: ['target'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [this.registry],

@@ -31,6 +31,11 @@ export interface PublishResponse {
 export type BatchResult = { id: string } | { error: { code: string; message: string; details?: unknown } };
 
 export interface PublishObserver {
+  /**
+   * Once per publish request and target kind in it: `count` notifications of that
+   * kind were stored, making `deliveries` live deliveries on this node, `seconds`
+   * after the request was accepted.
+   */
   published(kind: TargetKind, count: number, deliveries: number, seconds: number): void;
   /** Each stored notification, after its live delivery (feeds the admin UI's latest list). */
   notified?(event: PublishedNotification): void;
@@ -145,6 +150,12 @@ export class NotificationService {
     });
   }
 
+  /**
+   * Stores the requests in one append and delivers them. Whatever is the same for
+   * every item is done once per request, not once per notification: the
+   * `createdAt` string, the metrics observation (one per target kind present) and
+   * the unread push (one per recipient user).
+   */
   private async append(
     callerId: string,
     requests: PublishRequest[],
@@ -153,29 +164,40 @@ export class NotificationService {
     if (requests.length === 0) return [];
     const started = process.hrtime.bigint();
     const now = this.now();
+    const createdAt = new Date(now).toISOString();
     const prepared = requests.map((request) => {
       const record: NotificationRecord = { id: this.newId(now), type: request.type, title: request.title, createdAt: now };
       if (request.body !== undefined) record.body = request.body;
       if (request.data !== undefined) record.data = request.data;
       return { record, to: request.to, kind: targetKind(request.to), streams: streamsOf(request.to) };
     });
-    const responses = prepared.map((p) => ({ id: p.record.id, createdAt: new Date(now).toISOString(), streams: p.streams.length }));
+    const responses = prepared.map((p) => ({ id: p.record.id, createdAt, streams: p.streams.length }));
     const results = await this.store.append(
       prepared.map((p) => ({ notification: p.record, streams: p.streams })),
       idempotency(responses),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const byKind = new Map<TargetKind, { count: number; deliveries: number }>();
+    const unreadUsers = new Set<string>();
     prepared.forEach((p, i) => {
       let deliveries = 0;
       for (const entry of results[i]!.entries) {
-        deliveries += this.delivery.deliver(toNotification(p.record, entry.seq, entry.stream, null));
+        deliveries += this.delivery.deliver(toNotification(p.record, entry.seq, entry.stream, null, createdAt));
       }
-      this.observer.published(p.kind, 1, deliveries, seconds);
+      const tally = byKind.get(p.kind);
+      if (tally) {
+        tally.count++;
+        tally.deliveries += deliveries;
+      } else {
+        byKind.set(p.kind, { count: 1, deliveries });
+      }
       this.observer.notified?.({ record: p.record, to: p.to, publisher: callerId, deliveries });
       if (p.kind === 'user' || p.kind === 'users') {
-        this.delivery.unreadChanged(p.streams.map((s) => s.slice('user:'.length)));
+        for (const stream of p.streams) unreadUsers.add(stream.slice('user:'.length));
       }
     });
+    for (const [kind, tally] of byKind) this.observer.published(kind, tally.count, tally.deliveries, seconds);
+    if (unreadUsers.size > 0) this.delivery.unreadChanged([...unreadUsers]);
     return responses;
   }
 

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
 import { toNotification, type Notification } from '../domain/notification.js';
 import { GroupCommit } from './group-commit.js';
+import { migrateSchema } from './sqlite-schema.js';
 import type {
   AppendItem,
   AppendResult,
@@ -13,33 +14,6 @@ import type {
   NotificationStore,
   PruneResult,
 } from './store.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS notifications (
-  id TEXT PRIMARY KEY, type TEXT NOT NULL, title TEXT NOT NULL, body TEXT, data TEXT, created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS entries (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, notification_id TEXT NOT NULL, created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS entries_stream_seq ON entries (stream, seq);
-CREATE INDEX IF NOT EXISTS entries_notification ON entries (notification_id);
-CREATE TABLE IF NOT EXISTS subscriptions (
-  user_id TEXT NOT NULL, topic TEXT NOT NULL, since_seq INTEGER NOT NULL, created_at INTEGER NOT NULL,
-  PRIMARY KEY (user_id, topic)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS read_marks (
-  user_id TEXT NOT NULL, notification_id TEXT NOT NULL, read_at INTEGER NOT NULL,
-  PRIMARY KEY (user_id, notification_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS read_marks_notification ON read_marks (notification_id);
-CREATE TABLE IF NOT EXISTS read_watermarks (
-  user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, read_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS idempotency (
-  key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created_at);
-`;
 
 interface StreamRange {
   stream: string;
@@ -88,7 +62,12 @@ export class SqliteStore implements NotificationStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    try {
+      migrateSchema(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.now = opts.now ?? Date.now;
     this.writer = new GroupCommit((batch) => this.db.transaction(() => batch.map((w) => this.write(w.items, w.idempotency)))());
   }
@@ -98,13 +77,14 @@ export class SqliteStore implements NotificationStore {
   }
 
   private write(items: readonly AppendItem[], idempotency?: IdempotencyRecord): AppendResult[] {
-    const insertNotification = this.stmt('INSERT INTO notifications (id, type, title, body, data, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const insertEntry = this.stmt('INSERT INTO entries (stream, notification_id, created_at) VALUES (?, ?, ?)');
+    const insertNotification = this.stmt('INSERT INTO notifications (id, type, title, body, data, created_at, live_entries) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insertEntry = this.stmt('INSERT INTO entries (stream, notification_num, created_at) VALUES (?, ?, ?)');
     const results = items.map(({ notification: n, streams }) => {
-      insertNotification.run(n.id, n.type, n.title, n.body ?? null, n.data === undefined ? null : JSON.stringify(n.data), n.createdAt);
+      const data = n.data === undefined ? null : JSON.stringify(n.data);
+      const num = insertNotification.run(n.id, n.type, n.title, n.body ?? null, data, n.createdAt, streams.length).lastInsertRowid;
       const entries = streams.map((stream) => {
         this.touchedStreams.add(stream);
-        return { stream, seq: Number(insertEntry.run(stream, n.id, n.createdAt).lastInsertRowid) };
+        return { stream, seq: Number(insertEntry.run(stream, num, n.createdAt).lastInsertRowid) };
       });
       return { entries };
     });
@@ -143,13 +123,13 @@ export class SqliteStore implements NotificationStore {
     const ceiling = ascending ? Number.MAX_SAFE_INTEGER : (query.before ?? Number.MAX_SAFE_INTEGER);
     const direction = ascending ? 'ASC' : 'DESC';
     const unreadFilter = query.unreadOnly
-      ? 'AND NOT EXISTS (SELECT 1 FROM read_marks r WHERE r.user_id = ? AND r.notification_id = entries.notification_id)'
+      ? 'AND NOT EXISTS (SELECT 1 FROM read_marks r WHERE r.user_id = ? AND r.notification_num = entries.notification_num)'
       : '';
-    const perStream = `SELECT * FROM (SELECT seq, stream, notification_id FROM entries WHERE stream = ? AND seq > ? AND seq < ? ${unreadFilter} ORDER BY seq ${direction} LIMIT ?)`;
+    const perStream = `SELECT * FROM (SELECT seq, stream, notification_num FROM entries WHERE stream = ? AND seq > ? AND seq < ? ${unreadFilter} ORDER BY seq ${direction} LIMIT ?)`;
     const sql = `SELECT e.seq, e.stream, n.id, n.type, n.title, n.body, n.data, n.created_at, r.read_at
       FROM (${ranges.map(() => perStream).join(' UNION ALL ')}) e
-      JOIN notifications n ON n.id = e.notification_id
-      LEFT JOIN read_marks r ON r.user_id = ? AND r.notification_id = e.notification_id
+      JOIN notifications n ON n.num = e.notification_num
+      LEFT JOIN read_marks r ON r.user_id = ? AND r.notification_num = e.notification_num
       ORDER BY e.seq ${direction} LIMIT ?`;
     const fetch = query.limit + 1;
     const params: unknown[] = [];
@@ -168,14 +148,14 @@ export class SqliteStore implements NotificationStore {
     const watermark = this.watermark(userId);
     const ranges = this.ranges(userId);
     const perStream = `(SELECT COUNT(*) FROM entries WHERE stream = ? AND seq > ?
-      AND NOT EXISTS (SELECT 1 FROM read_marks r WHERE r.user_id = ? AND r.notification_id = entries.notification_id))`;
+      AND NOT EXISTS (SELECT 1 FROM read_marks r WHERE r.user_id = ? AND r.notification_num = entries.notification_num))`;
     const sql = `SELECT ${ranges.map(() => perStream).join(' + ')} AS n`;
     const params = ranges.flatMap((range) => [range.stream, Math.max(range.from, watermark.seq), userId]);
     return (this.stmt(sql).get(...params) as { n: number }).n;
   }
 
   async markRead(userId: string, ids: readonly string[]): Promise<void> {
-    const insert = this.stmt('INSERT OR IGNORE INTO read_marks (user_id, notification_id, read_at) SELECT ?, id, ? FROM notifications WHERE id = ?');
+    const insert = this.stmt('INSERT OR IGNORE INTO read_marks (user_id, notification_num, read_at) SELECT ?, num, ? FROM notifications WHERE id = ?');
     const at = this.now();
     this.db.transaction(() => {
       for (const id of ids) insert.run(userId, at, id);
@@ -209,16 +189,17 @@ export class SqliteStore implements NotificationStore {
 
   async prune(olderThan: number, perStream: number, idempotencyOlderThan: number): Promise<PruneResult> {
     return this.db.transaction((): PruneResult => {
-      const removedIds = new Set<string>();
+      // Entries removed per notification.
+      const removed = new Map<number, number>();
       const collect = (rows: unknown[]) => {
-        for (const row of rows as { notification_id: string }[]) removedIds.add(row.notification_id);
+        for (const { notification_num: num } of rows as { notification_num: number }[]) removed.set(num, (removed.get(num) ?? 0) + 1);
       };
       // seq order is creation order, so the expired entries are a prefix of the table.
       const expired = this.stmt(
         `DELETE FROM entries WHERE seq < COALESCE(
            (SELECT seq FROM entries WHERE created_at >= ? ORDER BY seq LIMIT 1),
            (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
-         RETURNING notification_id`,
+         RETURNING notification_num`,
       ).all(olderThan);
       collect(expired);
       const streams = this.prunedOnce
@@ -228,7 +209,7 @@ export class SqliteStore implements NotificationStore {
       this.prunedOnce = true;
       const capStream = this.stmt(
         `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
-         RETURNING notification_id`,
+         RETURNING notification_num`,
       );
       let entries = expired.length;
       for (const stream of streams) {
@@ -236,14 +217,15 @@ export class SqliteStore implements NotificationStore {
         entries += rows.length;
         collect(rows);
       }
-      const stillUsed = this.stmt('SELECT 1 FROM entries WHERE notification_id = ? LIMIT 1');
-      const deleteNotification = this.stmt('DELETE FROM notifications WHERE id = ?');
-      const deleteMarks = this.stmt('DELETE FROM read_marks WHERE notification_id = ?');
+      const release = this.stmt('UPDATE notifications SET live_entries = live_entries - ? WHERE num = ? RETURNING live_entries');
+      const deleteNotification = this.stmt('DELETE FROM notifications WHERE num = ?');
+      const deleteMarks = this.stmt('DELETE FROM read_marks WHERE notification_num = ?');
       let notifications = 0;
-      for (const id of removedIds) {
-        if (stillUsed.get(id)) continue;
-        notifications += deleteNotification.run(id).changes;
-        deleteMarks.run(id);
+      for (const [num, count] of removed) {
+        const left = release.get(count, num) as { live_entries: number } | undefined;
+        if (left?.live_entries !== 0) continue;
+        notifications += deleteNotification.run(num).changes;
+        deleteMarks.run(num);
       }
       const idempotencyKeys = this.stmt('DELETE FROM idempotency WHERE created_at < ?').run(idempotencyOlderThan).changes;
       return { entries, notifications, idempotencyKeys };
