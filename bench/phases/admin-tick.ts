@@ -55,7 +55,7 @@ export async function adminTick(ctx: Context, herald: HeraldHandle, connections:
       unit: 'ms',
       better: 'lower',
       values: { herald: stats.nodes[0]!.eventLoopLagMs },
-      note: "monitorEventLoopDelay's mean includes its 20 ms resolution: an idle loop reads about 20 ms",
+      note: "the mean of monitorEventLoopDelay less its 20 ms sampling interval (server/src/realtime/activity.ts): an idle loop reads about 0",
     });
     ctx.log(
       `  admin tick at ${connections}: ${perTick.toFixed(3)} ms per tick (${ticks} ticks), GET stats p50 ${(rest.quantile(0.5) / 1000).toFixed(2)} ms, ` +
