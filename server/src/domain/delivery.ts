@@ -1,4 +1,4 @@
-import type { Notification } from './notification.js';
+import type { NotificationRecord } from './notification.js';
 
 /**
  * What the domain needs from the real-time layer. The Socket.IO implementation
@@ -6,8 +6,13 @@ import type { Notification } from './notification.js';
  * cluster.
  */
 export interface Delivery {
-  /** Emits a live notification to the room of its stream; resolves the deliveries made on this node. */
-  deliver(notification: Notification): number;
+  /**
+   * Emits a stored notification, as the entry's stream sees it, to the stream's
+   * room; returns the deliveries made on this node. `createdAt` is the record's
+   * time as an ISO string, made once per request. The payload is built only
+   * when it can reach someone.
+   */
+  deliver(record: NotificationRecord, entry: { seq: number; stream: string }, createdAt: string): number;
   /** Pushes fresh unread counts to the users' sockets (the counts are computed where the sockets are). */
   unreadChanged(userIds: readonly string[]): void;
   /** Pushes the user's topics and makes every socket of the user join or leave the topic room. */

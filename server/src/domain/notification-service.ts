@@ -8,7 +8,6 @@ import {
   notificationIds,
   publishRequestSchema,
   targetKind,
-  toNotification,
   type NotificationRecord,
   type PublishRequest,
   type Target,
@@ -182,7 +181,7 @@ export class NotificationService {
     prepared.forEach((p, i) => {
       let deliveries = 0;
       for (const entry of results[i]!.entries) {
-        deliveries += this.delivery.deliver(toNotification(p.record, entry.seq, entry.stream, null, createdAt));
+        deliveries += this.delivery.deliver(p.record, entry, createdAt);
       }
       const tally = byKind.get(p.kind);
       if (tally) {

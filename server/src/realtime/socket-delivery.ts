@@ -1,7 +1,7 @@
 import type { Namespace } from 'socket.io';
 import type { Logger } from 'pino';
 import type { Delivery } from '../domain/delivery.js';
-import type { Notification } from '../domain/notification.js';
+import { toNotification, type NotificationRecord } from '../domain/notification.js';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
 import type { NotificationStore } from '../store/store.js';
 import type { Presence } from '../cluster/presence.js';
@@ -23,13 +23,14 @@ export class SocketDelivery implements Delivery {
     private readonly clustered = false,
   ) {}
 
-  deliver(notification: Notification): number {
-    const here = notification.stream === BROADCAST_STREAM ? this.nsp.sockets.size : (this.nsp.adapter.rooms.get(notification.stream)?.size ?? 0);
+  deliver(record: NotificationRecord, { seq, stream }: { seq: number; stream: string }, createdAt: string): number {
+    const here = stream === BROADCAST_STREAM ? this.nsp.sockets.size : (this.nsp.adapter.rooms.get(stream)?.size ?? 0);
     // Most user notifications are for users who are offline: on a single node
-    // nobody can receive them, so no packet is encoded.
+    // nobody can receive them, so no payload is built and no packet encoded.
     if (here === 0 && !this.clustered) return 0;
-    if (notification.stream === BROADCAST_STREAM) this.nsp.emit('notification', notification);
-    else this.nsp.to(notification.stream).emit('notification', notification);
+    const notification = toNotification(record, seq, stream, null, createdAt);
+    if (stream === BROADCAST_STREAM) this.nsp.emit('notification', notification);
+    else this.nsp.to(stream).emit('notification', notification);
     return here;
   }
 
