@@ -79,7 +79,7 @@ export function publishRoute(deps: HttpDeps): (req: IncomingMessage, res: Server
   };
 }
 
-/** A request body.parser would read as JSON: `application/json`, UTF-8, not compressed, not from a browser. */
+/** A request body-parser would read as JSON: `application/json`, UTF-8, not compressed, not from a browser. */
 function isPlainJson(req: IncomingMessage): boolean {
   const { headers } = req;
   if (headers.origin !== undefined || headers['content-encoding'] !== undefined) return false;
