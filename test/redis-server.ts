@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from './helpers.js';
+import { freePort } from './free-port.js';
 
 /** A redis-server child process on loopback, for one test file. */
 export interface RedisProcess {

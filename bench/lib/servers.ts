@@ -6,7 +6,7 @@
  * memory reading and records CPU profiles of measured windows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/free-port.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,17 +22,6 @@ export const SERVER_NAMES: Record<ServerKind, string> = { ws: 'raw ws', sio: 'So
 /** The HS256 secret of every Herald the benchmark starts. */
 export const BENCH_SECRET = 'herald-benchmark-secret-at-least-32-characters';
 
-/** A loopback port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
