@@ -16,7 +16,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { installExitHandlers, runningPids, stopAll, wasInterrupted } from './lib/children.js';
-import { PHASES, profileDirOf, SCALES, type Context, type PhaseName, type Scale } from './lib/context.js';
+import { PHASES, profileDirOf, QUIET_BUDGET_MS, SCALES, type Context, type PhaseName, type Scale } from './lib/context.js';
 import { describeMachine } from './lib/machine.js';
 import { fileLimit, loadAverage } from './lib/proc.js';
 import { renderResults, Results } from './lib/results.js';
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     profileDir: profileDirOf(),
     log,
     allPids: () => [process.pid, ...runningPids()],
+    quietBudgetMs: args.scale.quietMaxMs > 0 ? QUIET_BUDGET_MS : 0,
   };
   const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
   const env = Object.entries(process.env)

@@ -19,14 +19,18 @@ function runBench(args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
       cwd: ROOT,
-      env: { ...process.env, BENCH_PROFILE: '', BENCH_SCALE: '', BENCH_PHASES: '' },
+      // None of the caller's BENCH_* switches (experiments, profiling, scale) reach the smoke run.
+      env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BENCH_'))),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGTERM'), BOUND_MS);
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 10_000).unref();
+    }, BOUND_MS);
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);

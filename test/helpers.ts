@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { io as connectClient, type Socket as ClientSocket, type SocketOptions, type ManagerOptions } from 'socket.io-client';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import { loadConfig, type HeraldConfig } from '../server/src/config.js';
@@ -118,7 +119,7 @@ export function emitAck<T = unknown>(socket: ClientSocket, event: string, payloa
   return socket.timeout(ms).emitWithAck(event, payload) as Promise<T>;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep };
 
 /** Polls `check` until it returns a truthy value or `ms` pass. */
 export async function eventually<T>(check: () => T | Promise<T>, ms = 3000, step = 20): Promise<T> {

@@ -58,12 +58,6 @@ export async function stopChild(child: Child, ms = 5000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** SIGKILL by PID, and wait for the exit. */
-export async function killChild(child: Child): Promise<void> {
-  if (alive(child)) child.process.kill('SIGKILL');
-  await child.exited;
-}
-
 /** Stops every child still running. */
 export async function stopAll(ms = 5000): Promise<void> {
   await Promise.all([...running].map((child) => stopChild(child, ms)));

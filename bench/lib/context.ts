@@ -34,13 +34,20 @@ export interface Scale {
   phaseTimeoutMs: Record<PhaseName, number>;
 }
 
+/** BENCH_FANOUT_WORKERS: client processes per server in the fan-out (a whole number from 1, default 1). */
+function fanoutWorkers(): number {
+  const value = Number(process.env.BENCH_FANOUT_WORKERS ?? 1);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`BENCH_FANOUT_WORKERS must be a whole number from 1, not "${process.env.BENCH_FANOUT_WORKERS}"`);
+  return value;
+}
+
 export const PHASES = ['fanout', 'rest', 'publish', 'memory', 'cluster'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export const SCALES: Record<Scale['name'], Scale> = {
   full: {
     name: 'full',
-    fanout: { ns: [1000, 5000], workers: Number(process.env.BENCH_FANOUT_WORKERS ?? 1), window: 4, rounds: 5, warmupMs: 700, measureMs: 2000, unloadedMs: 2000, settleMs: 500 },
+    fanout: { ns: [1000, 5000], workers: fanoutWorkers(), window: 4, rounds: 5, warmupMs: 700, measureMs: 2000, unloadedMs: 2000, settleMs: 500 },
     rest: { clients: 5000, rate: 500, warmupMs: 2000, measureMs: 20_000 },
     publish: { connections: 32, warmupSec: 2, seconds: 10 },
     memory: { ns: [5000, 20_000], settleMs: 1500 },
@@ -71,22 +78,23 @@ export interface Context {
   log(line: string): void;
   /** PIDs of every process of the benchmark alive now (driver included), for the machine-load figure. */
   allPids(): number[];
+  /** Milliseconds of the run still available for waiting on other load (shared by every measurement). */
+  quietBudgetMs: number;
 }
 
-/** Seconds of the run still available for waiting on other load (shared by every measurement). */
-let quietBudgetMs: number | undefined;
+/** How long one run may wait in all for other load to leave the cores. */
+export const QUIET_BUDGET_MS = 90_000;
 
 /**
  * Before a measured window: waits, within `quietMaxMs` per window and a budget
- * of 90 s per run, until other load leaves the cores alone.
+ * of QUIET_BUDGET_MS per run, until other load leaves the cores alone.
  */
 export async function quiet(ctx: Context, what: string): Promise<void> {
-  quietBudgetMs ??= ctx.scale.quietMaxMs > 0 ? 90_000 : 0;
   const started = Date.now();
-  const cores = await waitForQuiet(() => ctx.allPids(), Math.min(ctx.scale.quietMaxMs, quietBudgetMs), 0.3, (c) =>
+  const cores = await waitForQuiet(() => ctx.allPids(), Math.min(ctx.scale.quietMaxMs, ctx.quietBudgetMs), 0.3, (c) =>
     ctx.log(`  waiting before ${what}: other load takes ${c.toFixed(2)} cores`),
   );
-  quietBudgetMs = Math.max(0, quietBudgetMs - (Date.now() - started));
+  ctx.quietBudgetMs = Math.max(0, ctx.quietBudgetMs - (Date.now() - started));
   if (cores >= 0.3) ctx.log(`  measuring ${what} anyway: other load still takes ${cores.toFixed(2)} cores`);
 }
 
@@ -117,4 +125,4 @@ export function profiler(ctx: Context, inspector: Inspector, name: string, inter
   };
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export { setTimeout as sleep } from 'node:timers/promises';

@@ -4,6 +4,7 @@
  * received one; deliveries are counted at the clients over a measured window,
  * after a warm-up, with the server's CPU time read from /proc over the same window.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientPool } from './client-pool.js';
 import { nowMicros } from './histogram.js';
 import { CpuWindow } from './proc.js';
@@ -43,7 +44,6 @@ export interface FanoutResult {
   clients: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function measureFanout(opts: FanoutOptions): Promise<FanoutResult> {
   const { pool } = opts;
@@ -116,7 +116,7 @@ export async function measureFanout(opts: FanoutOptions): Promise<FanoutResult> 
       p99Ms: histogram.quantile(0.99) / 1000,
       cpuMicrosPerDelivery: deliveries > 0 ? serverMicros / deliveries : Number.NaN,
       serverCores: serverMicros / 1e6 / used.seconds,
-      clientMicrosPerDelivery: pool.pids.reduce((sum, pid) => sum + (used.cpu.get(pid) ?? 0), 0) / deliveries,
+      clientMicrosPerDelivery: deliveries > 0 ? pool.pids.reduce((sum, pid) => sum + (used.cpu.get(pid) ?? 0), 0) / deliveries : Number.NaN,
       otherCores: used.otherCores,
       lost,
       publishErrors,

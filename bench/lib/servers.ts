@@ -5,6 +5,7 @@
  * `--inspect` on loopback, through which the driver forces a full GC before a
  * memory reading and records CPU profiles of measured windows.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { freePort } from '../../test/free-port.js';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,6 @@ export const SERVER_NAMES: Record<ServerKind, string> = { ws: 'raw ws', sio: 'So
 export const BENCH_SECRET = 'herald-benchmark-secret-at-least-32-characters';
 
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface ServerHandle {
   readonly kind: ServerKind;

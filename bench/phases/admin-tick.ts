@@ -18,8 +18,15 @@ export async function adminTick(ctx: Context, herald: HeraldHandle, connections:
   const admin = io(`${herald.url}/admin`, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token: herald.adminToken } });
   try {
     await new Promise<void>((resolve, reject) => {
-      admin.once('ready', () => resolve());
-      admin.once('connect_error', reject);
+      const timer = setTimeout(() => reject(new Error('the admin socket got no ready within 10 s')), 10_000);
+      admin.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      admin.once('connect_error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
     });
     let pushes = 0;
     admin.on('stats', () => pushes++);
