@@ -121,6 +121,8 @@ async function connectAll(req: Extract<WorkerRequest, { op: 'connect' }>): Promi
     } catch (err) {
       failed++;
       error ??= (err as Error).message;
+      // An attempt that connects after its timeout counts as live: close it, which also counts it off.
+      attempt.then((late) => late.close(), () => undefined);
     } finally {
       clearTimeout(timer);
     }

@@ -44,6 +44,8 @@ export interface FanoutResult {
   clients: number;
 }
 
+/** Publishes that may fail before the first one succeeds. */
+const MAX_ERRORS_BEFORE_SUCCESS = 100;
 
 export async function measureFanout(opts: FanoutOptions): Promise<FanoutResult> {
   const { pool } = opts;
@@ -74,6 +76,8 @@ export async function measureFanout(opts: FanoutOptions): Promise<FanoutResult> 
   };
   const fail = (id: number) => {
     publishErrors++;
+    // A server that refuses everything from the start: stop sending rather than spin until the deadline.
+    if (completed === 0 && publishErrors >= MAX_ERRORS_BEFORE_SUCCESS) stopping = true;
     if (inFlight.delete(id)) issue();
   };
   pool.onComplete((id) => {

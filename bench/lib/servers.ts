@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../../server/src/auth/token-verifier.js';
+import type { AdminStats } from '../../server/src/realtime/admin-directory.js';
 import { onCleanup, spawnChild, stopChild, type Child } from './children.js';
 import { HttpClient } from './http.js';
 import { Inspector } from './inspector.js';
@@ -22,8 +23,6 @@ export const SERVER_NAMES: Record<ServerKind, string> = { ws: 'raw ws', sio: 'So
 
 /** The HS256 secret of every Herald the benchmark starts. */
 export const BENCH_SECRET = 'herald-benchmark-secret-at-least-32-characters';
-
-
 
 export interface ServerHandle {
   readonly kind: ServerKind;
@@ -45,15 +44,9 @@ export interface HeraldHandle extends ServerHandle {
   readonly dataDir: string;
   readonly publisherToken: string;
   readonly adminToken: string;
-  stats(): Promise<AdminStatsBody>;
+  stats(): Promise<AdminStats>;
   /** Stops Herald gracefully, runs `read` on its data folder, then removes the folder. */
   stopAndRead<T>(read: (dataDir: string) => T): Promise<T>;
-}
-
-export interface AdminStatsBody {
-  nodes: { id: string; connections: number; eventLoopLagMs: number; memory: { rss: number; heapUsed: number } }[];
-  connections: number;
-  notifications: { published: number; delivered: number };
 }
 
 /** Waits for the child's "Debugger listening on ws://…" line. */
@@ -172,10 +165,10 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
   const publisherToken = signToken(BENCH_SECRET, { sub: 'bench-publisher', roles: ['publisher'], expiresIn: 6 * 3600 });
   const adminToken = signToken(BENCH_SECRET, { sub: 'bench-admin', roles: ['admin'], expiresIn: 6 * 3600 });
   const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-  const stats = async (): Promise<AdminStatsBody> => {
+  const stats = async (): Promise<AdminStats> => {
     const res = await http.send('GET', '/api/admin/stats', undefined, auth(adminToken));
     if (res.status !== 200) throw new Error(`GET /api/admin/stats: ${res.status} ${res.body}`);
-    return JSON.parse(res.body) as AdminStatsBody;
+    return JSON.parse(res.body) as AdminStats;
   };
   let inspector: Inspector | undefined;
   async function stopAndRead<T>(read: (dir: string) => T): Promise<T> {
