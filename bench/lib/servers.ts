@@ -32,8 +32,8 @@ export interface ServerHandle {
   readonly url: string;
   readonly http: HttpClient;
   readonly inspector: Inspector;
-  /** Publishes fan-out message `k` (send time `t`) to every connected client; resolves with the HTTP status. */
-  publishFanout(k: number, t: number, body: object): Promise<number>;
+  /** Publishes one fan-out message (its number and send time are in `body`) to every connected client; resolves with the HTTP status. */
+  publishFanout(body: object): Promise<number>;
   /** Heap used after a full GC (Herald: read through `GET /api/admin/stats`). */
   heapUsedAfterGc(): Promise<number>;
   stop(): Promise<void>;
@@ -93,7 +93,7 @@ export async function startBaseline(kind: 'ws' | 'sio', extraArgs: string[] = []
       url,
       http,
       inspector,
-      publishFanout: async (_k, _t, body) => (await http.send('POST', '/publish', body)).status,
+      publishFanout: async (body) => (await http.send('POST', '/publish', body)).status,
       heapUsedAfterGc: async () => {
         await inspector.collectGarbage();
         return (await inspector.memoryUsage()).heapUsed;
@@ -196,7 +196,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
       publisherToken,
       adminToken,
       stats,
-      publishFanout: async (_k, _t, body) => (await http.send('POST', '/api/notifications', body, auth(publisherToken))).status,
+      publishFanout: async (body) => (await http.send('POST', '/api/notifications', body, auth(publisherToken))).status,
       heapUsedAfterGc: async () => {
         await connected.collectGarbage();
         return (await stats()).nodes[0]!.memory.heapUsed;

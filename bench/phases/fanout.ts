@@ -22,8 +22,8 @@ export async function subscribeUsers(herald: Pick<HeraldHandle, 'http' | 'publis
 /** The publish function of a server: Herald's REST route, or the baselines' `POST /publish`. */
 export function fanoutPublisher(server: ServerHandle): (k: number, t: number) => Promise<number> {
   return server.kind === 'herald'
-    ? (k, t) => server.publishFanout(k, t, heraldPublishBody({ topic: BENCH_TOPIC }, k, t, 'f'))
-    : (k, t) => server.publishFanout(k, t, benchNotification(k, t, 'f'));
+    ? (k, t) => server.publishFanout(heraldPublishBody({ topic: BENCH_TOPIC }, k, t, 'f'))
+    : (k, t) => server.publishFanout(benchNotification(k, t, 'f'));
 }
 
 export function logFanout(ctx: Context, label: string, kind: ServerKind, r: FanoutResult): void {

@@ -31,7 +31,7 @@ export function publishHandler(publish: (message: unknown) => void) {
   };
 }
 
-/** Prints the port once listening: the driver reads it from stdout. */
+/** Prints the port once listening, for whoever runs the server by hand (the driver waits on HTTP instead). */
 export function announce(port: number): void {
   process.stdout.write(`listening ${port}\n`);
 }
