@@ -20,6 +20,103 @@ describeStore('SqliteStore', async (clock) => {
   };
 });
 
+describeStore('SqliteStore, every write on its writer thread', async (clock) => {
+  const dataDir = tempDir();
+  const store = new SqliteStore({ dataDir, now: clock.now, writerThreadMin: 0 });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
+/** `count` notifications for `user:a`, one append. */
+const manyItems = (count: number, prefix: string) =>
+  Array.from({ length: count }, (_, i) => ({
+    notification: { id: `ntf_${prefix}_${i}`, type: 'message', title: `${prefix} ${i}`, data: { i }, createdAt: Date.now() },
+    streams: ['user:a'],
+  }));
+
+describe('SqliteStore writer thread', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the event loop turning while a large group is written', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const store = new SqliteStore({ dataDir });
+    try {
+      let turns = 0;
+      let done = false;
+      const turn = () => {
+        turns++;
+        if (!done) setImmediate(turn);
+      };
+      const appended = store.append(manyItems(3000, 'large')).finally(() => (done = true));
+      setImmediate(turn);
+      const results = await appended;
+      // Written on the event loop, the group would take one turn (a few ms of SQLite) with nothing else running.
+      expect(turns).toBeGreaterThan(5);
+      expect(results).toHaveLength(3000);
+      expect(await store.unreadCount('a')).toBe(3000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  for (const [where, writerThreadMin] of [
+    ['on the thread', 0],
+    ['on the event loop', Number.POSITIVE_INFINITY],
+  ] as const) {
+    it(`fails a write that fails ${where} alone: the rest of its group commits, and the next group is written`, async () => {
+      const dataDir = tempDir();
+      dirs.push(dataDir);
+      const store = new SqliteStore({ dataDir, writerThreadMin });
+      try {
+        await store.append(manyItems(2, 'kept'));
+        const [duplicate] = manyItems(1, 'dup');
+        // Submitted in the same turn: one group, one transaction.
+        const failing = store.append([duplicate!, duplicate!]);
+        const appendInSameGroup = store.append(manyItems(1, 'same'));
+        const markInSameGroup = store.markRead('a', ['ntf_kept_0']);
+        await expect(failing).rejects.toThrow(/UNIQUE constraint failed: notifications.id/);
+        await expect(appendInSameGroup).resolves.toHaveLength(1);
+        await expect(markInSameGroup).resolves.toBeUndefined();
+        const feed = await store.feed('a', { limit: 10 });
+        expect(feed.items.map((n) => [n.id, n.readAt === null])).toEqual([
+          ['ntf_same_0', true],
+          ['ntf_kept_1', true],
+          ['ntf_kept_0', false],
+        ]);
+        const [next] = await store.append(manyItems(1, 'next'));
+        expect(next!.entries[0]!.stream).toBe('user:a');
+        expect(await store.unreadCount('a')).toBe(3);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  it('finishes the group on the thread before it closes', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const first = new SqliteStore({ dataDir, writerThreadMin: 0 });
+    const pending = first.append(manyItems(500, 'closing'));
+    await first.close();
+    await expect(pending).resolves.toHaveLength(500);
+    const second = new SqliteStore({ dataDir });
+    try {
+      expect(await second.unreadCount('a')).toBe(500);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
 describe('SqliteStore on disk', () => {
   const dirs: string[] = [];
   afterEach(() => {

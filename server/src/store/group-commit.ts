@@ -5,8 +5,11 @@ interface Pending<T, R> {
 }
 
 /**
- * Groups the writes submitted within one turn of the event loop into one call
- * of `flush`, so that N concurrent requests cost one transaction (one fsync).
+ * Groups writes into one call of `flush`, so that N concurrent requests cost one
+ * transaction (one fsync). One group is written at a time: the writes submitted
+ * within one turn of the event loop form a group, and those submitted while an
+ * asynchronous `flush` is under way form the next one, written as soon as it
+ * completes.
  *
  * @example
  * const writer = new GroupCommit((batch) => db.transaction(() => batch.map(write))());
@@ -14,38 +17,34 @@ interface Pending<T, R> {
  */
 export class GroupCommit<T, R> {
   private queue: Pending<T, R>[] = [];
-  private scheduled: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
 
-  constructor(private readonly flush: (batch: T[]) => R[]) {}
+  constructor(private readonly flush: (batch: T[]) => R[] | Promise<R[]>) {}
 
   submit(work: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ work, resolve, reject });
-      this.scheduled ??= new Promise<void>((done) =>
-        setImmediate(() => {
-          this.scheduled = undefined;
-          this.run();
-          done();
-        }),
-      );
+      this.running ??= this.run();
     });
   }
 
   /** Resolves once everything submitted so far is flushed. */
   async drain(): Promise<void> {
-    while (this.scheduled) await this.scheduled;
+    while (this.running) await this.running;
   }
 
-  private run(): void {
-    const batch = this.queue;
-    this.queue = [];
-    let results: R[];
-    try {
-      results = this.flush(batch.map((p) => p.work));
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
+  private async run(): Promise<void> {
+    await new Promise<void>((turn) => setImmediate(turn));
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        const results = await this.flush(batch.map((p) => p.work));
+        batch.forEach((p, i) => p.resolve(results[i]!));
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    this.running = undefined;
   }
 }

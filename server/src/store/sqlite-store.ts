@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
 import { toNotification, type Notification } from '../domain/notification.js';
 import { GroupCommit } from './group-commit.js';
+import { appendOp, configureConnection, SqliteWrites, statementCache, type WriteOp, type WriteOutcome, type WriteResult } from './sqlite-writes.js';
+import { WriterThread } from './writer-thread.js';
 import { migrateSchema } from './sqlite-schema.js';
 import type {
   AppendItem,
@@ -40,18 +42,38 @@ export interface SqliteStoreOptions {
   fileName?: string;
   /** Milliseconds since the epoch. @default Date.now */
   now?: () => number;
+  /**
+   * A group of writes that appends at least this many notifications is written
+   * on the writer thread; smaller ones on the event loop, where they cost less
+   * than the hop. 0 sends every group to the thread.
+   * @default 200
+   */
+  writerThreadMin?: number;
 }
 
 /**
+ * About 2 ms of SQLite work on this kind of machine: below it a group is cheaper
+ * to write on the event loop than to copy to the thread (bench/RESULTS.md).
+ */
+const DEFAULT_WRITER_THREAD_MIN = 200;
+
+/**
  * The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a
- * commit survives a crash, and concurrent appends grouped into one transaction,
- * so durability costs one fsync per group rather than per request.
+ * commit survives a crash. Every write goes through one queue that groups
+ * concurrent writes into one transaction, so durability costs one fsync per
+ * group rather than per request; one group is written at a time, so the two
+ * connections never wait for each other's lock. Small groups are written on the
+ * event loop; large ones (batches) on the writer thread, so that their inserts
+ * and fsync do not hold up sockets and the parsing of the next requests. Reads
+ * run on the event loop's connection and see every write that has resolved.
  */
 export class SqliteStore implements NotificationStore {
   private readonly db: Database.Database;
   private readonly now: () => number;
-  private readonly statements = new Map<string, Database.Statement>();
-  private readonly writer: GroupCommit<{ items: readonly AppendItem[]; idempotency?: IdempotencyRecord }, AppendResult[]>;
+  private readonly stmt: (sql: string) => Database.Statement;
+  private readonly writes: SqliteWrites;
+  private readonly thread: WriterThread;
+  private readonly writer: GroupCommit<WriteOp, WriteOutcome>;
   /** Streams appended to since the last prune, whose per-stream cap must be checked. */
   private touchedStreams = new Set<string>();
   private prunedOnce = false;
@@ -59,45 +81,37 @@ export class SqliteStore implements NotificationStore {
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
     this.db = new Database(path.join(opts.dataDir, opts.fileName ?? 'herald.db'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
     try {
+      configureConnection(this.db);
       migrateSchema(this.db);
     } catch (err) {
       this.db.close();
       throw err;
     }
     this.now = opts.now ?? Date.now;
-    this.writer = new GroupCommit((batch) => this.db.transaction(() => batch.map((w) => this.write(w.items, w.idempotency)))());
-  }
-
-  append(items: readonly AppendItem[], idempotency?: IdempotencyRecord): Promise<AppendResult[]> {
-    return this.writer.submit(idempotency ? { items, idempotency } : { items });
-  }
-
-  private write(items: readonly AppendItem[], idempotency?: IdempotencyRecord): AppendResult[] {
-    const insertNotification = this.stmt('INSERT INTO notifications (id, type, title, body, data, created_at, live_entries) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    const insertEntry = this.stmt('INSERT INTO entries (stream, notification_num, created_at) VALUES (?, ?, ?)');
-    const results = items.map(({ notification: n, streams }) => {
-      const data = n.data === undefined ? null : JSON.stringify(n.data);
-      const num = insertNotification.run(n.id, n.type, n.title, n.body ?? null, data, n.createdAt, streams.length).lastInsertRowid;
-      const entries = streams.map((stream) => {
-        this.touchedStreams.add(stream);
-        return { stream, seq: Number(insertEntry.run(stream, num, n.createdAt).lastInsertRowid) };
-      });
-      return { entries };
+    this.stmt = statementCache(this.db);
+    this.writes = new SqliteWrites(this.db);
+    this.thread = new WriterThread(this.db.name);
+    const threadMin = opts.writerThreadMin ?? DEFAULT_WRITER_THREAD_MIN;
+    this.writer = new GroupCommit((ops) => {
+      let appended = 0;
+      for (const op of ops) if (op.kind === 'append') appended += op.notifications;
+      return appended >= threadMin ? this.thread.run(ops) : this.writes.run(ops);
     });
-    if (idempotency) {
-      this.stmt('INSERT OR REPLACE INTO idempotency (key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?)').run(
-        idempotency.key,
-        idempotency.bodyHash,
-        idempotency.status,
-        JSON.stringify(idempotency.response),
-        this.now(),
-      );
-    }
-    return results;
+  }
+
+  async append(items: readonly AppendItem[], idempotency?: IdempotencyRecord): Promise<AppendResult[]> {
+    for (const { streams } of items) for (const stream of streams) this.touchedStreams.add(stream);
+    const seqs = (await this.write(appendOp(items, idempotency, this.now()))) as number[];
+    let next = 0;
+    return items.map(({ streams }) => ({ entries: streams.map((stream) => ({ stream, seq: seqs[next++]! })) }));
+  }
+
+  /** Queues the write for the next group; resolves once its group is committed. */
+  private async write(op: WriteOp): Promise<WriteResult> {
+    const outcome = await this.writer.submit(op);
+    if ('ok' in outcome) return outcome.ok;
+    throw Object.assign(new Error(outcome.error.message), { code: outcome.error.code });
   }
 
   async getIdempotency(key: string, maxAgeMs: number): Promise<IdempotencyRecord | undefined> {
@@ -155,19 +169,11 @@ export class SqliteStore implements NotificationStore {
   }
 
   async markRead(userId: string, ids: readonly string[]): Promise<void> {
-    const insert = this.stmt('INSERT OR IGNORE INTO read_marks (user_id, notification_num, read_at) SELECT ?, num, ? FROM notifications WHERE id = ?');
-    const at = this.now();
-    this.db.transaction(() => {
-      for (const id of ids) insert.run(userId, at, id);
-    })();
+    await this.write({ kind: 'markRead', userId, ids, at: this.now() });
   }
 
   async markAllRead(userId: string): Promise<void> {
-    this.stmt(
-      `INSERT INTO read_watermarks (user_id, seq, read_at)
-       VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM entries), ?)
-       ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, read_at = excluded.read_at`,
-    ).run(userId, this.now());
+    await this.write({ kind: 'markAllRead', userId, at: this.now() });
   }
 
   async subscriptions(userId: string): Promise<string[]> {
@@ -176,60 +182,25 @@ export class SqliteStore implements NotificationStore {
   }
 
   async subscribe(userId: string, topic: string): Promise<boolean> {
-    const result = this.stmt(
-      `INSERT OR IGNORE INTO subscriptions (user_id, topic, since_seq, created_at)
-       VALUES (?, ?, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0), ?)`,
-    ).run(userId, topic, this.now());
-    return result.changes > 0;
+    return (await this.write({ kind: 'subscribe', userId, topic, at: this.now() })) as boolean;
   }
 
   async unsubscribe(userId: string, topic: string): Promise<boolean> {
-    return this.stmt('DELETE FROM subscriptions WHERE user_id = ? AND topic = ?').run(userId, topic).changes > 0;
+    return (await this.write({ kind: 'unsubscribe', userId, topic })) as boolean;
   }
 
   async prune(olderThan: number, perStream: number, idempotencyOlderThan: number): Promise<PruneResult> {
-    return this.db.transaction((): PruneResult => {
-      // Entries removed per notification.
-      const removed = new Map<number, number>();
-      const collect = (rows: unknown[]) => {
-        for (const { notification_num: num } of rows as { notification_num: number }[]) removed.set(num, (removed.get(num) ?? 0) + 1);
-      };
-      // seq order is creation order, so the expired entries are a prefix of the table.
-      const expired = this.stmt(
-        `DELETE FROM entries WHERE seq < COALESCE(
-           (SELECT seq FROM entries WHERE created_at >= ? ORDER BY seq LIMIT 1),
-           (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
-         RETURNING notification_num`,
-      ).all(olderThan);
-      collect(expired);
-      const streams = this.prunedOnce
-        ? [...this.touchedStreams]
-        : (this.stmt('SELECT DISTINCT stream FROM entries').all() as { stream: string }[]).map((r) => r.stream);
-      this.touchedStreams = new Set();
-      this.prunedOnce = true;
-      const capStream = this.stmt(
-        `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
-         RETURNING notification_num`,
-      );
-      let entries = expired.length;
-      for (const stream of streams) {
-        const rows = capStream.all(stream, stream, perStream);
-        entries += rows.length;
-        collect(rows);
-      }
-      const release = this.stmt('UPDATE notifications SET live_entries = live_entries - ? WHERE num = ? RETURNING live_entries');
-      const deleteNotification = this.stmt('DELETE FROM notifications WHERE num = ?');
-      const deleteMarks = this.stmt('DELETE FROM read_marks WHERE notification_num = ?');
-      let notifications = 0;
-      for (const [num, count] of removed) {
-        const left = release.get(count, num) as { live_entries: number } | undefined;
-        if (left?.live_entries !== 0) continue;
-        notifications += deleteNotification.run(num).changes;
-        deleteMarks.run(num);
-      }
-      const idempotencyKeys = this.stmt('DELETE FROM idempotency WHERE created_at < ?').run(idempotencyOlderThan).changes;
-      return { entries, notifications, idempotencyKeys };
-    })();
+    // The first prune checks every stream in the file; later ones those appended to since.
+    const streams = this.prunedOnce ? [...this.touchedStreams] : null;
+    this.touchedStreams = new Set();
+    this.prunedOnce = true;
+    try {
+      return (await this.write({ kind: 'prune', olderThan, perStream, idempotencyOlderThan, streams })) as PruneResult;
+    } catch (err) {
+      if (streams) for (const stream of streams) this.touchedStreams.add(stream);
+      else this.prunedOnce = false;
+      throw err;
+    }
   }
 
   async check(): Promise<void> {
@@ -238,6 +209,7 @@ export class SqliteStore implements NotificationStore {
 
   async close(): Promise<void> {
     await this.writer.drain();
+    await this.thread.close();
     if (this.db.open) {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
@@ -273,15 +245,5 @@ export class SqliteStore implements NotificationStore {
       row.stream,
       readAt,
     );
-  }
-
-  /** Prepared statements, cached by their SQL (feed queries vary with the number of topics). */
-  private stmt(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
   }
 }

@@ -1,0 +1,203 @@
+import type Database from 'better-sqlite3';
+import type { AppendItem, IdempotencyRecord, PruneResult } from './store.js';
+
+/**
+ * A write to the SQLite file as plain data, so that it can be run on the event
+ * loop's connection or be posted to the writer thread (structured clone) and run
+ * there. An append is flattened into one array of primitives per request, which
+ * clones at about half the cost of the objects it comes from.
+ */
+export type WriteOp =
+  | {
+      kind: 'append';
+      notifications: number;
+      /** Per notification: id, type, title, body, data (JSON or null), createdAt, stream count, then the streams. */
+      rows: (string | number | null)[];
+      /** key, body hash, status, response (JSON), created at. */
+      idempotency?: [string, string, number, string, number];
+    }
+  | { kind: 'markRead'; userId: string; ids: readonly string[]; at: number }
+  | { kind: 'markAllRead'; userId: string; at: number }
+  | { kind: 'subscribe'; userId: string; topic: string; at: number }
+  | { kind: 'unsubscribe'; userId: string; topic: string }
+  | {
+      kind: 'prune';
+      olderThan: number;
+      perStream: number;
+      idempotencyOlderThan: number;
+      /** The streams whose cap to check; null: every stream in the file. */
+      streams: string[] | null;
+    };
+
+/** What a write returns: an append its seqs in order, (un)subscribe whether anything changed, prune its counts. */
+export type WriteResult = number[] | boolean | PruneResult | null;
+
+/** One write's outcome: a write that fails is undone alone, and the others of its group still commit. */
+export type WriteOutcome = { ok: WriteResult } | { error: { message: string; code?: string } };
+
+/** The append of `items` (and the idempotency record answering it) as one {@link WriteOp}. */
+export function appendOp(items: readonly AppendItem[], idempotency: IdempotencyRecord | undefined, now: number): WriteOp {
+  const rows: (string | number | null)[] = [];
+  for (const { notification: n, streams } of items) {
+    rows.push(n.id, n.type, n.title, n.body ?? null, n.data === undefined ? null : JSON.stringify(n.data), n.createdAt, streams.length);
+    for (const stream of streams) rows.push(stream);
+  }
+  if (!idempotency) return { kind: 'append', notifications: items.length, rows };
+  const { key, bodyHash, status, response } = idempotency;
+  return { kind: 'append', notifications: items.length, rows, idempotency: [key, bodyHash, status, JSON.stringify(response), now] };
+}
+
+function isConstraintError(err: unknown): err is Error & { code: string } {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('SQLITE_CONSTRAINT');
+}
+
+/** Prepared statements of one connection, cached by their SQL. */
+export function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+  const statements = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
+/** The pragmas of every connection to the file: a commit survives a crash (WAL, `synchronous=FULL`). */
+export function configureConnection(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+}
+
+/**
+ * Runs groups of {@link WriteOp}s on one connection: a group is one transaction
+ * (one fsync), each write in it a savepoint. The same code runs on the event
+ * loop and on the writer thread.
+ *
+ * @example
+ * const writes = new SqliteWrites(db);
+ * const [outcome] = writes.run([appendOp(items, undefined, Date.now())]);
+ */
+export class SqliteWrites {
+  private readonly stmt: (sql: string) => Database.Statement;
+  private readonly group: (ops: readonly WriteOp[]) => WriteOutcome[];
+  private readonly isolated: (ops: readonly WriteOp[]) => WriteOutcome[];
+
+  constructor(db: Database.Database) {
+    this.stmt = statementCache(db);
+    this.group = db.transaction((ops: readonly WriteOp[]) => ops.map((op): WriteOutcome => ({ ok: this.write(op) })));
+    // Called inside `isolated`'s transaction, better-sqlite3 makes `one` a savepoint.
+    const one = db.transaction((op: WriteOp) => this.write(op));
+    this.isolated = db.transaction((ops: readonly WriteOp[]) =>
+      ops.map((op): WriteOutcome => {
+        try {
+          return { ok: one(op) };
+        } catch (err) {
+          if (!isConstraintError(err)) throw err;
+          return { error: { message: err.message, code: err.code } };
+        }
+      }),
+    );
+  }
+
+  /**
+   * Runs the group in one transaction; throws (and writes nothing) when the
+   * transaction cannot commit. A write that breaks a constraint is refused alone:
+   * the group is then written again with each write in a savepoint (which the
+   * common case does not pay for). Anything else (disk full, I/O) fails the group.
+   */
+  run(ops: readonly WriteOp[]): WriteOutcome[] {
+    try {
+      return this.group(ops);
+    } catch (err) {
+      if (!isConstraintError(err)) throw err;
+      return this.isolated(ops);
+    }
+  }
+
+  private write(op: WriteOp): WriteResult {
+    switch (op.kind) {
+      case 'append':
+        return this.append(op.rows, op.idempotency);
+      case 'markRead': {
+        const insert = this.stmt('INSERT OR IGNORE INTO read_marks (user_id, notification_num, read_at) SELECT ?, num, ? FROM notifications WHERE id = ?');
+        for (const id of op.ids) insert.run(op.userId, op.at, id);
+        return null;
+      }
+      case 'markAllRead':
+        this.stmt(
+          `INSERT INTO read_watermarks (user_id, seq, read_at)
+           VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM entries), ?)
+           ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, read_at = excluded.read_at`,
+        ).run(op.userId, op.at);
+        return null;
+      case 'subscribe':
+        return (
+          this.stmt(
+            `INSERT OR IGNORE INTO subscriptions (user_id, topic, since_seq, created_at)
+             VALUES (?, ?, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0), ?)`,
+          ).run(op.userId, op.topic, op.at).changes > 0
+        );
+      case 'unsubscribe':
+        return this.stmt('DELETE FROM subscriptions WHERE user_id = ? AND topic = ?').run(op.userId, op.topic).changes > 0;
+      case 'prune':
+        return this.prune(op);
+    }
+  }
+
+  private append(rows: readonly (string | number | null)[], idempotency?: [string, string, number, string, number]): number[] {
+    const insertNotification = this.stmt('INSERT INTO notifications (id, type, title, body, data, created_at, live_entries) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insertEntry = this.stmt('INSERT INTO entries (stream, notification_num, created_at) VALUES (?, ?, ?)');
+    const seqs: number[] = [];
+    for (let i = 0; i < rows.length; ) {
+      const createdAt = rows[i + 5];
+      const streams = rows[i + 6] as number;
+      const num = insertNotification.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], createdAt, streams).lastInsertRowid;
+      i += 7;
+      for (const end = i + streams; i < end; i++) seqs.push(Number(insertEntry.run(rows[i], num, createdAt).lastInsertRowid));
+    }
+    if (idempotency) this.stmt('INSERT OR REPLACE INTO idempotency (key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?)').run(...idempotency);
+    return seqs;
+  }
+
+  private prune(op: Extract<WriteOp, { kind: 'prune' }>): PruneResult {
+    // Entries removed per notification.
+    const removed = new Map<number, number>();
+    const collect = (rows: unknown[]) => {
+      for (const { notification_num: num } of rows as { notification_num: number }[]) removed.set(num, (removed.get(num) ?? 0) + 1);
+    };
+    // seq order is creation order, so the expired entries are a prefix of the table.
+    const expired = this.stmt(
+      `DELETE FROM entries WHERE seq < COALESCE(
+         (SELECT seq FROM entries WHERE created_at >= ? ORDER BY seq LIMIT 1),
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
+       RETURNING notification_num`,
+    ).all(op.olderThan);
+    collect(expired);
+    const streams = op.streams ?? (this.stmt('SELECT DISTINCT stream FROM entries').all() as { stream: string }[]).map((r) => r.stream);
+    const capStream = this.stmt(
+      `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+       RETURNING notification_num`,
+    );
+    let entries = expired.length;
+    for (const stream of streams) {
+      const rows = capStream.all(stream, stream, op.perStream);
+      entries += rows.length;
+      collect(rows);
+    }
+    const release = this.stmt('UPDATE notifications SET live_entries = live_entries - ? WHERE num = ? RETURNING live_entries');
+    const deleteNotification = this.stmt('DELETE FROM notifications WHERE num = ?');
+    const deleteMarks = this.stmt('DELETE FROM read_marks WHERE notification_num = ?');
+    let notifications = 0;
+    for (const [num, count] of removed) {
+      const left = release.get(count, num) as { live_entries: number } | undefined;
+      if (left?.live_entries !== 0) continue;
+      notifications += deleteNotification.run(num).changes;
+      deleteMarks.run(num);
+    }
+    const idempotencyKeys = this.stmt('DELETE FROM idempotency WHERE created_at < ?').run(op.idempotencyOlderThan).changes;
+    return { entries, notifications, idempotencyKeys };
+  }
+}
