@@ -47,4 +47,5 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # tsx is a runtime dependency: the TypeScript sources run as they are, no build step.
-CMD ["node", "--import", "tsx", "server/src/main.ts"]
+# The V8 flag is server/src/node-flags.ts (test/node-flags.test.ts keeps the two in step).
+CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "server/src/main.ts"]

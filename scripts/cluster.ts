@@ -25,6 +25,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../server/src/auth/token-verifier.js';
+import { NODE_FLAGS } from '../server/src/node-flags.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -183,7 +184,7 @@ async function main(): Promise<void> {
 
   const nodes = ports.map((port, i) => {
     const id = `node-${i + 1}`;
-    const child = start(id, process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    const child = start(id, process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'server/src/main.ts'], {
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../../server/src/auth/token-verifier.js';
+import { NODE_FLAGS } from '../../server/src/node-flags.js';
 import type { AdminStats } from '../../server/src/realtime/admin-directory.js';
 import { onCleanup, spawnChild, stopChild, type Child } from './children.js';
 import { HttpClient } from './http.js';
@@ -137,6 +138,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
     // (e.g. V8 flags) are for experiments: never for the results.
     [
       `--inspect=127.0.0.1:${inspectPort}`,
+      ...NODE_FLAGS,
       ...(opts.nodeArgs ?? []),
       ...(process.env.BENCH_HERALD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       '--import',
