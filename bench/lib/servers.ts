@@ -73,12 +73,12 @@ async function waitFor(child: Child, what: string, check: () => Promise<boolean>
   }
 }
 
-/** Starts a baseline server (bench/servers/*-server.ts). */
+/** Starts a baseline server (bench/servers/*-server.ts), with Herald's V8 flags: the ratios compare code, not flags. */
 export async function startBaseline(kind: 'ws' | 'sio', extraArgs: string[] = []): Promise<ServerHandle> {
   const port = await freePort();
   const inspectPort = await freePort();
   const file = path.join(ROOT, 'bench', 'servers', kind === 'ws' ? 'ws-server.ts' : 'socketio-server.ts');
-  const child = spawnChild(kind, process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, ...extraArgs, '--import', 'tsx', file], {
+  const child = spawnChild(kind, process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, ...NODE_FLAGS, ...extraArgs, '--import', 'tsx', file], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), NODE_ENV: 'production' },
   });
