@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -22,7 +24,7 @@ describeStore('SqliteStore', async (clock) => {
 
 describeStore('SqliteStore, every write on its writer thread', async (clock) => {
   const dataDir = tempDir();
-  const store = new SqliteStore({ dataDir, now: clock.now, writerThreadMin: 0 });
+  const store = new SqliteStore({ dataDir, now: clock.now, writerThreadMinRows: 0 });
   return {
     store,
     async cleanup() {
@@ -68,14 +70,14 @@ describe('SqliteStore writer thread', () => {
     }
   });
 
-  for (const [where, writerThreadMin] of [
+  for (const [where, writerThreadMinRows] of [
     ['on the thread', 0],
     ['on the event loop', Number.POSITIVE_INFINITY],
   ] as const) {
     it(`fails a write that fails ${where} alone: the rest of its group commits, and the next group is written`, async () => {
       const dataDir = tempDir();
       dirs.push(dataDir);
-      const store = new SqliteStore({ dataDir, writerThreadMin });
+      const store = new SqliteStore({ dataDir, writerThreadMinRows });
       try {
         await store.append(manyItems(2, 'kept'));
         const [duplicate] = manyItems(1, 'dup');
@@ -101,10 +103,66 @@ describe('SqliteStore writer thread', () => {
     });
   }
 
+  it('lets the process end after close once the thread has written (the thread does not outlive the store)', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const storeModule = path.resolve(import.meta.dirname, '../server/src/store/sqlite-store.ts');
+    const script = `
+      import { SqliteStore } from ${JSON.stringify(storeModule)};
+      const store = new SqliteStore({ dataDir: ${JSON.stringify(dataDir)}, writerThreadMinRows: 0 });
+      await store.append([{ notification: { id: 'ntf_x', type: 'message', title: 'x', createdAt: Date.now() }, streams: ['user:a'] }]);
+      await store.close();
+      console.log('closed');`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('closed');
+  });
+
+  it('refuses writes once closed, on the thread as on the event loop', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    for (const writerThreadMinRows of [0, Number.POSITIVE_INFINITY]) {
+      const store = new SqliteStore({ dataDir, writerThreadMinRows });
+      await store.append(manyItems(1, `before_${writerThreadMinRows}`));
+      await store.close();
+      await expect(store.append(manyItems(1, `after_${writerThreadMinRows}`))).rejects.toThrow(/closed|not open/);
+    }
+  });
+
+  it('marks read only what had been appended when asked, not an append still being written', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const store = new SqliteStore({ dataDir, writerThreadMinRows: 0 });
+    try {
+      await store.append(manyItems(1, 'seen'));
+      // Submitted in the same turn: the append is written first, in the same group, but had not resolved when asked.
+      const inFlight = store.append(manyItems(1, 'unseen'));
+      const markAll = store.markAllRead('a');
+      await Promise.all([inFlight, markAll]);
+      expect(await store.unreadCount('a')).toBe(1);
+      expect((await store.feed('a', { limit: 10, unreadOnly: true })).items.map((n) => n.id)).toEqual(['ntf_unseen_0']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('includes in a new subscription a topic notification still being written when subscribing', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const store = new SqliteStore({ dataDir, writerThreadMinRows: 0 });
+    try {
+      const inFlight = store.append([{ notification: { id: 'ntf_topic_1', type: 'message', title: 't', createdAt: Date.now() }, streams: ['topic:news'] }]);
+      const subscribed = store.subscribe('a', 'news');
+      await Promise.all([inFlight, subscribed]);
+      expect((await store.feed('a', { limit: 10 })).items.map((n) => n.id)).toEqual(['ntf_topic_1']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('finishes the group on the thread before it closes', async () => {
     const dataDir = tempDir();
     dirs.push(dataDir);
-    const first = new SqliteStore({ dataDir, writerThreadMin: 0 });
+    const first = new SqliteStore({ dataDir, writerThreadMinRows: 0 });
     const pending = first.append(manyItems(500, 'closing'));
     await first.close();
     await expect(pending).resolves.toHaveLength(500);

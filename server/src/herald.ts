@@ -67,7 +67,8 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const devSecret = config.jwt.algorithm === 'HS256' && !config.jwt.secret ? loadOrCreateDevSecret(config.dataDir) : undefined;
   const verifier = new TokenVerifier(verifierKeys(config.jwt, config.jwt.secret ?? devSecret));
   const cluster = config.redisUrl ? await Cluster.connect(config, log, now) : undefined;
-  const store = new GuardedStore(deps.store ?? cluster?.store ?? new SqliteStore({ dataDir: config.dataDir, now }), log.child({ component: 'store' }));
+  const storeLog = log.child({ component: 'store' });
+  const store = new GuardedStore(deps.store ?? cluster?.store ?? new SqliteStore({ dataDir: config.dataDir, now, log: storeLog }), storeLog);
 
   // Engine.IO wraps the request listeners present when it attaches, so the
   // publish routes and the app must be behind this one; they are built below,

@@ -34,8 +34,10 @@ export class GroupCommit<T, R> {
   }
 
   private async run(): Promise<void> {
-    await new Promise<void>((turn) => setImmediate(turn));
     while (this.queue.length > 0) {
+      // A turn of the event loop before each group: it gathers the turn's writes, and the callers of
+      // the previous group act on their results (deliver) before the next group is written.
+      await new Promise<void>((turn) => setImmediate(turn));
       const batch = this.queue;
       this.queue = [];
       try {

@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
 import { toNotification, type Notification } from '../domain/notification.js';
 import { GroupCommit } from './group-commit.js';
 import { appendOp, configureConnection, SqliteWrites, statementCache, type WriteOp, type WriteOutcome, type WriteResult } from './sqlite-writes.js';
-import { WriterThread } from './writer-thread.js';
+import { WriterThread, WriterThreadUnavailable, type WriterThreadData } from './writer-thread.js';
 import { migrateSchema } from './sqlite-schema.js';
 import type {
   AppendItem,
@@ -43,19 +45,25 @@ export interface SqliteStoreOptions {
   /** Milliseconds since the epoch. @default Date.now */
   now?: () => number;
   /**
-   * A group of writes that appends at least this many notifications is written
-   * on the writer thread; smaller ones on the event loop, where they cost less
-   * than the hop. 0 sends every group to the thread.
-   * @default 200
+   * A group of writes that inserts at least this many rows (a notification and
+   * each of its entries are one row each) is written on the writer thread;
+   * smaller ones on the event loop, where they cost less than the hop. 0 sends
+   * every group to the thread.
+   * @default 400
    */
-  writerThreadMin?: number;
+  writerThreadMinRows?: number;
+  /** Told when the writer thread cannot start (its groups are then written on the event loop). */
+  log?: Pick<Logger, 'warn'>;
+  /** Starts the writer thread. @default startWriterWorker */
+  startWriter?: (data: WriterThreadData) => Worker;
 }
 
 /**
- * About 2 ms of SQLite work on this kind of machine: below it a group is cheaper
- * to write on the event loop than to copy to the thread (bench/RESULTS.md).
+ * About 2 ms of SQLite work on this kind of machine (two batches of 100
+ * single-recipient notifications): below it a group is cheaper to write on the
+ * event loop than to copy to the thread (bench/RESULTS.md).
  */
-const DEFAULT_WRITER_THREAD_MIN = 200;
+const DEFAULT_WRITER_THREAD_MIN_ROWS = 400;
 
 /**
  * The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a
@@ -71,9 +79,18 @@ export class SqliteStore implements NotificationStore {
   private readonly db: Database.Database;
   private readonly now: () => number;
   private readonly stmt: (sql: string) => Database.Statement;
-  private readonly writes: SqliteWrites;
+  /** Writes on the event loop's connection. */
+  private readonly local: SqliteWrites;
   private readonly thread: WriterThread;
-  private readonly writer: GroupCommit<WriteOp, WriteOutcome>;
+  private readonly queue: GroupCommit<WriteOp, WriteOutcome>;
+  private readonly threadMinRows: number;
+  private readonly log: Pick<Logger, 'warn'> | undefined;
+  /**
+   * The highest seq of the appends that have resolved (and so been delivered):
+   * "mark all read" and a new subscription are taken as of it, so that an append
+   * still being written counts as unread and as part of the new topic.
+   */
+  private appendedSeq: number;
   /** Streams appended to since the last prune, whose per-stream cap must be checked. */
   private touchedStreams = new Set<string>();
   private prunedOnce = false;
@@ -90,26 +107,45 @@ export class SqliteStore implements NotificationStore {
     }
     this.now = opts.now ?? Date.now;
     this.stmt = statementCache(this.db);
-    this.writes = new SqliteWrites(this.db);
-    this.thread = new WriterThread(this.db.name);
-    const threadMin = opts.writerThreadMin ?? DEFAULT_WRITER_THREAD_MIN;
-    this.writer = new GroupCommit((ops) => {
-      let appended = 0;
-      for (const op of ops) if (op.kind === 'append') appended += op.notifications;
-      return appended >= threadMin ? this.thread.run(ops) : this.writes.run(ops);
-    });
+    this.local = new SqliteWrites(this.db);
+    this.thread = new WriterThread(this.db.name, opts.startWriter);
+    this.threadMinRows = opts.writerThreadMinRows ?? DEFAULT_WRITER_THREAD_MIN_ROWS;
+    this.log = opts.log;
+    this.appendedSeq = (this.stmt("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0) AS seq").get() as { seq: number }).seq;
+    this.queue = new GroupCommit((ops) => (this.onThread(ops) ? this.runOnThread(ops) : this.local.run(ops)));
+  }
+
+  private onThread(ops: readonly WriteOp[]): boolean {
+    if (!this.thread.usable) return false;
+    let rows = 0;
+    // Per notification: seven values, then one per stream (one entry row each).
+    for (const op of ops) if (op.kind === 'append') rows += op.rows.length - 6 * op.notifications;
+    return rows >= this.threadMinRows;
+  }
+
+  private async runOnThread(ops: readonly WriteOp[]): Promise<WriteOutcome[]> {
+    try {
+      return await this.thread.run(ops);
+    } catch (err) {
+      if (!(err instanceof WriterThreadUnavailable)) throw err;
+      // It wrote nothing: write the group here, as every later one.
+      this.log?.warn({ err }, 'SQLite writer thread unavailable; writing on the event loop');
+      return this.local.run(ops);
+    }
   }
 
   async append(items: readonly AppendItem[], idempotency?: IdempotencyRecord): Promise<AppendResult[]> {
     for (const { streams } of items) for (const stream of streams) this.touchedStreams.add(stream);
     const seqs = (await this.write(appendOp(items, idempotency, this.now()))) as number[];
+    // seqs increase within an append, and groups are written one at a time.
+    if (seqs.length > 0) this.appendedSeq = Math.max(this.appendedSeq, seqs[seqs.length - 1]!);
     let next = 0;
     return items.map(({ streams }) => ({ entries: streams.map((stream) => ({ stream, seq: seqs[next++]! })) }));
   }
 
   /** Queues the write for the next group; resolves once its group is committed. */
   private async write(op: WriteOp): Promise<WriteResult> {
-    const outcome = await this.writer.submit(op);
+    const outcome = await this.queue.submit(op);
     if ('ok' in outcome) return outcome.ok;
     throw Object.assign(new Error(outcome.error.message), { code: outcome.error.code });
   }
@@ -173,7 +209,7 @@ export class SqliteStore implements NotificationStore {
   }
 
   async markAllRead(userId: string): Promise<void> {
-    await this.write({ kind: 'markAllRead', userId, at: this.now() });
+    await this.write({ kind: 'markAllRead', userId, seq: this.appendedSeq, at: this.now() });
   }
 
   async subscriptions(userId: string): Promise<string[]> {
@@ -182,7 +218,7 @@ export class SqliteStore implements NotificationStore {
   }
 
   async subscribe(userId: string, topic: string): Promise<boolean> {
-    return (await this.write({ kind: 'subscribe', userId, topic, at: this.now() })) as boolean;
+    return (await this.write({ kind: 'subscribe', userId, topic, since: this.appendedSeq, at: this.now() })) as boolean;
   }
 
   async unsubscribe(userId: string, topic: string): Promise<boolean> {
@@ -208,7 +244,7 @@ export class SqliteStore implements NotificationStore {
   }
 
   async close(): Promise<void> {
-    await this.writer.drain();
+    await this.queue.drain();
     await this.thread.close();
     if (this.db.open) {
       this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -17,8 +17,10 @@ export type WriteOp =
       idempotency?: [string, string, number, string, number];
     }
   | { kind: 'markRead'; userId: string; ids: readonly string[]; at: number }
-  | { kind: 'markAllRead'; userId: string; at: number }
-  | { kind: 'subscribe'; userId: string; topic: string; at: number }
+  /** Everything up to `seq` is read: the entries appended (and delivered) when the user asked. */
+  | { kind: 'markAllRead'; userId: string; seq: number; at: number }
+  /** The topic's feed starts after `since`: the last entry appended when the user subscribed. */
+  | { kind: 'subscribe'; userId: string; topic: string; since: number; at: number }
   | { kind: 'unsubscribe'; userId: string; topic: string }
   | {
       kind: 'prune';
@@ -128,17 +130,18 @@ export class SqliteWrites {
       }
       case 'markAllRead':
         this.stmt(
-          `INSERT INTO read_watermarks (user_id, seq, read_at)
-           VALUES (?, (SELECT COALESCE(MAX(seq), 0) FROM entries), ?)
+          `INSERT INTO read_watermarks (user_id, seq, read_at) VALUES (?, ?, ?)
            ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq, read_at = excluded.read_at`,
-        ).run(op.userId, op.at);
+        ).run(op.userId, op.seq, op.at);
         return null;
       case 'subscribe':
         return (
-          this.stmt(
-            `INSERT OR IGNORE INTO subscriptions (user_id, topic, since_seq, created_at)
-             VALUES (?, ?, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0), ?)`,
-          ).run(op.userId, op.topic, op.at).changes > 0
+          this.stmt('INSERT OR IGNORE INTO subscriptions (user_id, topic, since_seq, created_at) VALUES (?, ?, ?, ?)').run(
+            op.userId,
+            op.topic,
+            op.since,
+            op.at,
+          ).changes > 0
         );
       case 'unsubscribe':
         return this.stmt('DELETE FROM subscriptions WHERE user_id = ? AND topic = ?').run(op.userId, op.topic).changes > 0;

@@ -2,29 +2,31 @@
  * The writer thread's entry point: one connection to the file, running the
  * groups of writes the event loop posts, in the order they arrive.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { configureConnection, SqliteWrites, type WriteOp } from './sqlite-writes.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js';
 
-const { file } = workerData as WriterThreadData;
-const db = new Database(file);
-configureConnection(db);
-const writes = new SqliteWrites(db);
-const port = parentPort!;
+function serveWrites(port: MessagePort, { file }: WriterThreadData): void {
+  const db = new Database(file);
+  configureConnection(db);
+  const writes = new SqliteWrites(db);
+  port.on('message', (request: WriterRequest) => {
+    if (request.close) {
+      db.close();
+      port.close();
+      return;
+    }
+    let reply: WriterReply;
+    try {
+      reply = { n: request.n, outcomes: writes.run(JSON.parse(request.ops) as WriteOp[]) };
+    } catch (err) {
+      const { message, code } = err as { message: string; code?: unknown };
+      reply = { n: request.n, error: typeof code === 'string' ? { message, code } : { message } };
+    }
+    port.postMessage(reply);
+  });
+  port.postMessage({ ready: true } satisfies WriterReply);
+}
 
-port.on('message', (request: WriterRequest) => {
-  if (request.close) {
-    db.close();
-    port.close();
-    return;
-  }
-  let reply: WriterReply;
-  try {
-    reply = { n: request.n, outcomes: writes.run(JSON.parse(request.ops) as WriteOp[]) };
-  } catch (err) {
-    const { message, code } = err as { message: string; code?: unknown };
-    reply = { n: request.n, error: typeof code === 'string' ? { message, code } : { message } };
-  }
-  port.postMessage(reply);
-});
+serveWrites(parentPort!, workerData as WriterThreadData);
