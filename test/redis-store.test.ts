@@ -11,7 +11,8 @@ let server: RedisProcess;
 const clients: Redis[] = [];
 /** What the clients reported on their `error` event: every client needs a listener, or an error event crashes the worker. */
 const clientErrors: Error[] = [];
-const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|EPIPE|Connection is closed/;
+// "Stream isn't writeable": a command sent in the moment the connection drops (enableOfflineQueue is false).
+const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|EPIPE|Connection is closed|Stream isn't writeable/;
 let prefixes = 0;
 const uniquePrefix = () => `herald:test${++prefixes}:`;
 
