@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
 import { toNotification, type Notification } from '../domain/notification.js';
 import { GroupCommit } from './group-commit.js';
-import { appendOp, configureConnection, SqliteWrites, statementCache, type WriteOp, type WriteOutcome, type WriteResult } from './sqlite-writes.js';
+import { appendOp, configureConnection, SqliteWrites, statementCache, toError, type WriteOp, type WriteOutcome, type WriteResults } from './sqlite-writes.js';
 import { WriterThread, WriterThreadUnavailable, type WriterThreadData } from './writer-thread.js';
 import { migrateSchema } from './sqlite-schema.js';
 import type {
@@ -118,8 +118,7 @@ export class SqliteStore implements NotificationStore {
   private onThread(ops: readonly WriteOp[]): boolean {
     if (!this.thread.usable) return false;
     let rows = 0;
-    // Per notification: seven values, then one per stream (one entry row each).
-    for (const op of ops) if (op.kind === 'append') rows += op.rows.length - 6 * op.notifications;
+    for (const op of ops) if (op.kind === 'append') rows += op.inserts;
     return rows >= this.threadMinRows;
   }
 
@@ -136,18 +135,19 @@ export class SqliteStore implements NotificationStore {
 
   async append(items: readonly AppendItem[], idempotency?: IdempotencyRecord): Promise<AppendResult[]> {
     for (const { streams } of items) for (const stream of streams) this.touchedStreams.add(stream);
-    const seqs = (await this.write(appendOp(items, idempotency, this.now()))) as number[];
+    const seqs = await this.write(appendOp(items, idempotency, this.now()));
     // seqs increase within an append, and groups are written one at a time.
     if (seqs.length > 0) this.appendedSeq = Math.max(this.appendedSeq, seqs[seqs.length - 1]!);
     let next = 0;
     return items.map(({ streams }) => ({ entries: streams.map((stream) => ({ stream, seq: seqs[next++]! })) }));
   }
 
-  /** Queues the write for the next group; resolves once its group is committed. */
-  private async write(op: WriteOp): Promise<WriteResult> {
+  /** Queues the write for the next group; resolves with its result once its group is committed. */
+  private async write<Op extends WriteOp>(op: Op): Promise<WriteResults[Op['kind']]> {
     const outcome = await this.queue.submit(op);
-    if ('ok' in outcome) return outcome.ok;
-    throw Object.assign(new Error(outcome.error.message), { code: outcome.error.code });
+    if ('error' in outcome) throw toError(outcome.error);
+    // SqliteWrites answers each op with the result of its kind.
+    return outcome.ok as WriteResults[Op['kind']];
   }
 
   async getIdempotency(key: string, maxAgeMs: number): Promise<IdempotencyRecord | undefined> {
@@ -218,11 +218,11 @@ export class SqliteStore implements NotificationStore {
   }
 
   async subscribe(userId: string, topic: string): Promise<boolean> {
-    return (await this.write({ kind: 'subscribe', userId, topic, since: this.appendedSeq, at: this.now() })) as boolean;
+    return this.write({ kind: 'subscribe', userId, topic, since: this.appendedSeq, at: this.now() });
   }
 
   async unsubscribe(userId: string, topic: string): Promise<boolean> {
-    return (await this.write({ kind: 'unsubscribe', userId, topic })) as boolean;
+    return this.write({ kind: 'unsubscribe', userId, topic });
   }
 
   async prune(olderThan: number, perStream: number, idempotencyOlderThan: number): Promise<PruneResult> {
@@ -231,7 +231,7 @@ export class SqliteStore implements NotificationStore {
     this.touchedStreams = new Set();
     this.prunedOnce = true;
     try {
-      return (await this.write({ kind: 'prune', olderThan, perStream, idempotencyOlderThan, streams })) as PruneResult;
+      return await this.write({ kind: 'prune', olderThan, perStream, idempotencyOlderThan, streams });
     } catch (err) {
       if (streams) for (const stream of streams) this.touchedStreams.add(stream);
       else this.prunedOnce = false;

@@ -2,20 +2,25 @@ import type Database from 'better-sqlite3';
 import type { AppendItem, IdempotencyRecord, PruneResult } from './store.js';
 
 /**
+ * An append as plain data: one flat array of primitives per request, which
+ * serializes for the writer thread faster than the objects it comes from.
+ */
+export interface AppendOp {
+  kind: 'append';
+  /** The rows it inserts: each notification and each of its entries. */
+  inserts: number;
+  /** Per notification: id, type, title, body, data (JSON or null), createdAt, stream count, then the streams. */
+  rows: (string | number | null)[];
+  /** key, body hash, status, response (JSON), created at. */
+  idempotency?: [string, string, number, string, number];
+}
+
+/**
  * A write to the SQLite file as plain data, so that it can be run on the event
- * loop's connection or be posted to the writer thread (structured clone) and run
- * there. An append is flattened into one array of primitives per request, which
- * clones at about half the cost of the objects it comes from.
+ * loop's connection or be posted to the writer thread (as JSON) and run there.
  */
 export type WriteOp =
-  | {
-      kind: 'append';
-      notifications: number;
-      /** Per notification: id, type, title, body, data (JSON or null), createdAt, stream count, then the streams. */
-      rows: (string | number | null)[];
-      /** key, body hash, status, response (JSON), created at. */
-      idempotency?: [string, string, number, string, number];
-    }
+  | AppendOp
   | { kind: 'markRead'; userId: string; ids: readonly string[]; at: number }
   /** Everything up to `seq` is read: the entries appended (and delivered) when the user asked. */
   | { kind: 'markAllRead'; userId: string; seq: number; at: number }
@@ -31,22 +36,49 @@ export type WriteOp =
       streams: string[] | null;
     };
 
-/** What a write returns: an append its seqs in order, (un)subscribe whether anything changed, prune its counts. */
-export type WriteResult = number[] | boolean | PruneResult | null;
+/** What each kind of write returns: an append its seqs in order, (un)subscribe whether anything changed, prune its counts. */
+export interface WriteResults {
+  append: number[];
+  markRead: null;
+  markAllRead: null;
+  subscribe: boolean;
+  unsubscribe: boolean;
+  prune: PruneResult;
+}
+export type WriteResult = WriteResults[WriteOp['kind']];
+
+/** A failure as plain data, so that it can cross from the writer thread. */
+export interface WriteError {
+  message: string;
+  code?: string;
+}
 
 /** One write's outcome: a write that fails is undone alone, and the others of its group still commit. */
-export type WriteOutcome = { ok: WriteResult } | { error: { message: string; code?: string } };
+export type WriteOutcome = { ok: WriteResult } | { error: WriteError };
 
-/** The append of `items` (and the idempotency record answering it) as one {@link WriteOp}. */
-export function appendOp(items: readonly AppendItem[], idempotency: IdempotencyRecord | undefined, now: number): WriteOp {
+/** `err` as a {@link WriteError}, keeping SQLite's code (`SQLITE_FULL`, `SQLITE_CONSTRAINT_UNIQUE`…). */
+export function describeError(err: unknown): WriteError {
+  const { message, code } = err as { message: string; code?: unknown };
+  return typeof code === 'string' ? { message, code } : { message };
+}
+
+/** A {@link WriteError} as the Error a caller of the store receives. */
+export function toError({ message, code }: WriteError): Error {
+  return Object.assign(new Error(message), code === undefined ? {} : { code });
+}
+
+/** The append of `items` (and the idempotency record answering it) as one {@link AppendOp}. */
+export function appendOp(items: readonly AppendItem[], idempotency: IdempotencyRecord | undefined, now: number): AppendOp {
   const rows: (string | number | null)[] = [];
+  let inserts = items.length;
   for (const { notification: n, streams } of items) {
     rows.push(n.id, n.type, n.title, n.body ?? null, n.data === undefined ? null : JSON.stringify(n.data), n.createdAt, streams.length);
     for (const stream of streams) rows.push(stream);
+    inserts += streams.length;
   }
-  if (!idempotency) return { kind: 'append', notifications: items.length, rows };
+  if (!idempotency) return { kind: 'append', inserts, rows };
   const { key, bodyHash, status, response } = idempotency;
-  return { kind: 'append', notifications: items.length, rows, idempotency: [key, bodyHash, status, JSON.stringify(response), now] };
+  return { kind: 'append', inserts, rows, idempotency: [key, bodyHash, status, JSON.stringify(response), now] };
 }
 
 function isConstraintError(err: unknown): err is Error & { code: string } {
@@ -98,7 +130,7 @@ export class SqliteWrites {
           return { ok: one(op) };
         } catch (err) {
           if (!isConstraintError(err)) throw err;
-          return { error: { message: err.message, code: err.code } };
+          return { error: describeError(err) };
         }
       }),
     );

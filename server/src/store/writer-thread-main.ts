@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { configureConnection, SqliteWrites, type WriteOp } from './sqlite-writes.js';
+import { configureConnection, describeError, SqliteWrites, type WriteOp } from './sqlite-writes.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js';
 
 function serveWrites(port: MessagePort, { file }: WriterThreadData): void {
@@ -21,8 +21,7 @@ function serveWrites(port: MessagePort, { file }: WriterThreadData): void {
     try {
       reply = { n: request.n, outcomes: writes.run(JSON.parse(request.ops) as WriteOp[]) };
     } catch (err) {
-      const { message, code } = err as { message: string; code?: unknown };
-      reply = { n: request.n, error: typeof code === 'string' ? { message, code } : { message } };
+      reply = { n: request.n, error: describeError(err) };
     }
     port.postMessage(reply);
   });

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { WriteOp, WriteOutcome } from './sqlite-writes.js';
+import { toError, type WriteError, type WriteOp, type WriteOutcome } from './sqlite-writes.js';
 
 /** What the thread is started with. */
 export interface WriterThreadData {
@@ -12,7 +12,7 @@ export interface WriterThreadData {
 /** `ops` as JSON: one string crosses to the thread faster than the arrays it holds (structured clone copies each value). */
 export type WriterRequest = { n: number; ops: string; close?: undefined } | { close: true };
 /** `ready` once the thread has opened the file; then one reply per request, in order. */
-export type WriterReply = { ready: true } | { n: number; outcomes: WriteOutcome[] } | { n: number; error: { message: string; code?: string } };
+export type WriterReply = { ready: true } | { n: number; outcomes: WriteOutcome[] } | { n: number; error: WriteError };
 
 interface Pending {
   resolve: (outcomes: WriteOutcome[]) => void;
@@ -116,7 +116,7 @@ export class WriterThread {
       if (this.pending.size === 0) worker.unref();
       if (!pending) return;
       if ('outcomes' in reply) pending.resolve(reply.outcomes);
-      else pending.reject(Object.assign(new Error(reply.error.message), reply.error.code === undefined ? {} : { code: reply.error.code }));
+      else pending.reject(toError(reply.error));
     });
     const fail = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
