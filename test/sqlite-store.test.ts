@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../server/src/store/sqlite-store.js';
-import { describeStore } from './store-suite.js';
+import { SqliteStore, type SqliteStoreOptions } from '../server/src/store/sqlite-store.js';
+import { describeStore, type StoreClock } from './store-suite.js';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'herald-store-'));
 
-describeStore('SqliteStore', async (clock) => {
+/** A store contract run on a fresh folder, with these options. */
+const sqliteStore = (options: Partial<SqliteStoreOptions> = {}) => async (clock: StoreClock) => {
   const dataDir = tempDir();
-  const store = new SqliteStore({ dataDir, now: clock.now });
+  const store = new SqliteStore({ dataDir, now: clock.now, ...options });
   return {
     store,
     async cleanup() {
@@ -20,19 +21,21 @@ describeStore('SqliteStore', async (clock) => {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-});
+};
 
-describeStore('SqliteStore, every write on its writer thread', async (clock) => {
-  const dataDir = tempDir();
-  const store = new SqliteStore({ dataDir, now: clock.now, writerThreadMinRows: 0 });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+describeStore('SqliteStore', sqliteStore());
+describeStore('SqliteStore, every write on its writer thread', sqliteStore({ writerThreadMinRows: 0 }));
+
+/** Folders made by the tests below, removed after each test. */
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+const testDir = () => {
+  const dir = tempDir();
+  dirs.push(dir);
+  return dir;
+};
 
 /** `count` notifications for `user:a`, one append. */
 const manyItems = (count: number, prefix: string) =>
@@ -42,14 +45,8 @@ const manyItems = (count: number, prefix: string) =>
   }));
 
 describe('SqliteStore writer thread', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('keeps the event loop turning while a large group is written', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const store = new SqliteStore({ dataDir });
     try {
       let turns = 0;
@@ -75,8 +72,7 @@ describe('SqliteStore writer thread', () => {
     ['on the event loop', Number.POSITIVE_INFINITY],
   ] as const) {
     it(`fails a write that fails ${where} alone: the rest of its group commits, and the next group is written`, async () => {
-      const dataDir = tempDir();
-      dirs.push(dataDir);
+      const dataDir = testDir();
       const store = new SqliteStore({ dataDir, writerThreadMinRows });
       try {
         await store.append(manyItems(2, 'kept'));
@@ -104,8 +100,7 @@ describe('SqliteStore writer thread', () => {
   }
 
   it('lets the process end after close once the thread has written (the thread does not outlive the store)', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const storeModule = path.resolve(import.meta.dirname, '../server/src/store/sqlite-store.ts');
     const script = `
       import { SqliteStore } from ${JSON.stringify(storeModule)};
@@ -118,8 +113,7 @@ describe('SqliteStore writer thread', () => {
   });
 
   it('refuses writes once closed, on the thread as on the event loop', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     for (const writerThreadMinRows of [0, Number.POSITIVE_INFINITY]) {
       const store = new SqliteStore({ dataDir, writerThreadMinRows });
       await store.append(manyItems(1, `before_${writerThreadMinRows}`));
@@ -129,8 +123,7 @@ describe('SqliteStore writer thread', () => {
   });
 
   it('marks read only what had been appended when asked, not an append still being written', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const store = new SqliteStore({ dataDir, writerThreadMinRows: 0 });
     try {
       await store.append(manyItems(1, 'seen'));
@@ -146,8 +139,7 @@ describe('SqliteStore writer thread', () => {
   });
 
   it('includes in a new subscription a topic notification still being written when subscribing', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const store = new SqliteStore({ dataDir, writerThreadMinRows: 0 });
     try {
       const inFlight = store.append([{ notification: { id: 'ntf_topic_1', type: 'message', title: 't', createdAt: Date.now() }, streams: ['topic:news'] }]);
@@ -160,8 +152,7 @@ describe('SqliteStore writer thread', () => {
   });
 
   it('finishes the group on the thread before it closes', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const first = new SqliteStore({ dataDir, writerThreadMinRows: 0 });
     const pending = first.append(manyItems(500, 'closing'));
     await first.close();
@@ -176,14 +167,8 @@ describe('SqliteStore writer thread', () => {
 });
 
 describe('SqliteStore on disk', () => {
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('keeps feeds, read marks, subscriptions and the seq counter when reopened on the same folder', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const first = new SqliteStore({ dataDir });
     const now = Date.now();
     const appended = await Promise.all(
@@ -209,8 +194,7 @@ describe('SqliteStore on disk', () => {
   });
 
   it('flushes appends still waiting for their group commit when closed', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const first = new SqliteStore({ dataDir });
     const pending = Array.from({ length: 10 }, (_, i) =>
       first.append([{ notification: { id: `ntf_pending_${i}`, type: 'message', title: `p${i}`, createdAt: Date.now() }, streams: ['user:a'] }]),
@@ -226,8 +210,7 @@ describe('SqliteStore on disk', () => {
   });
 
   it('brings a database of the first schema (notifications keyed by their ULID) to the current one, keeping feeds, read marks and the seq counter', async () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const T = Date.UTC(2026, 10, 21, 10, 0, 0);
     const old = new Database(path.join(dataDir, 'herald.db'));
     old.exec(FIRST_SCHEMA);
@@ -277,8 +260,7 @@ describe('SqliteStore on disk', () => {
   });
 
   it('refuses a database written by a newer Herald rather than misreading it', () => {
-    const dataDir = tempDir();
-    dirs.push(dataDir);
+    const dataDir = testDir();
     const newer = new Database(path.join(dataDir, 'herald.db'));
     newer.pragma('user_version = 3');
     newer.close();
