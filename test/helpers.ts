@@ -133,3 +133,10 @@ export async function eventually<T>(check: () => T | Promise<T>, ms = 3000, step
 }
 
 export { freePort } from './free-port.js';
+
+/** The value of one sample (`name{labels}`) in a node's `/metrics`, 0 when absent. */
+export async function metric(url: string, sample: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const found = text.split('\n').find((line) => line.startsWith(`${sample} `));
+  return found ? Number(found.slice(sample.length + 1)) : 0;
+}

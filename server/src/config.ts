@@ -63,6 +63,14 @@ const envSchema = z
     SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
     /** Public URL used in the start-up admin link. @default http://localhost:PORT */
     PUBLIC_URL: optionalString,
+    /** Unsent output a socket may hold before its transport is closed (SPEC §8). @default 1048576 */
+    MAX_SOCKET_BUFFER_BYTES: int(16 * 1024).default(1024 * 1024),
+    /** New Engine.IO handshakes per second, with bursts of twice that (0 turns the limit off). @default 1000 */
+    MAX_HANDSHAKES_PER_SEC: z.coerce.number().min(0).default(1000),
+    /** Event-loop lag past which new handshakes and publishes are refused with 503 (0 turns it off). @default 250 */
+    OVERLOAD_LAG_MS: int(0).default(250),
+    /** How long SIGTERM spreads the closing of this node's transports over, before the store is closed. @default 10000 */
+    DRAIN_MS: int(0).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_TIMEOUT_MS <= env.NODE_HEARTBEAT_MS * 2) {
@@ -112,6 +120,15 @@ export interface HeraldConfig {
   readonly nodeTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly publicUrl: string | undefined;
+  /** SPEC §8: the limits that keep a node up whatever its clients do. */
+  readonly edge: {
+    readonly maxSocketBufferBytes: number;
+    /** 0: no limit. The burst is twice the rate. */
+    readonly maxHandshakesPerSec: number;
+    /** 0: never overloaded. */
+    readonly overloadLagMs: number;
+    readonly drainMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -164,6 +181,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeTimeoutMs: e.NODE_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicUrl: e.PUBLIC_URL,
+    edge: {
+      maxSocketBufferBytes: e.MAX_SOCKET_BUFFER_BYTES,
+      maxHandshakesPerSec: e.MAX_HANDSHAKES_PER_SEC,
+      overloadLagMs: e.OVERLOAD_LAG_MS,
+      drainMs: e.DRAIN_MS,
+    },
   };
   return deepFreeze(config);
 }

@@ -6,7 +6,9 @@ import { loadOrCreateDevSecret } from './auth/dev-secret.js';
 import { TokenVerifier, verifierKeys } from './auth/token-verifier.js';
 import { VerifiedTokens } from './auth/verified-tokens.js';
 import type { HeraldConfig } from './config.js';
+import { CatchUpReads } from './domain/catch-up.js';
 import { FeedService } from './domain/feed-service.js';
+import { Edge } from './edge/edge.js';
 import { combinePublishObservers, NotificationService } from './domain/notification-service.js';
 import { SubscriptionService } from './domain/subscription-service.js';
 import { KeyedRateLimiter } from './domain/token-bucket.js';
@@ -46,8 +48,17 @@ export interface Herald {
   readonly io: HeraldServer;
   readonly app: Express;
   readonly log: Logger;
+  readonly metrics: HeraldMetrics;
   /** The HS256 secret in use when it is the development secret kept in DATA_DIR. */
   readonly devSecret: string | undefined;
+  /** The limits of SPEC §8: admission, overload, slow consumers, drain. */
+  readonly edge: Edge;
+  /**
+   * SIGTERM's first step: `/readyz` answers 503 and new handshakes are refused
+   * at once, then the transports are closed in batches over `DRAIN_MS` so that
+   * clients reconnect elsewhere over time. `close()` follows.
+   */
+  drain(): Promise<void>;
   /** Stops accepting, disconnects every socket, flushes and closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -86,19 +97,24 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     cors: { origin: true, credentials: false },
     ...(cluster ? { adapter: cluster.adapter } : {}),
   });
-  // Each socket's upgrade request is let go of: engine.io's copy here, the rest by UserSockets once authenticated.
-  releaseUpgradeResponses(io.engine);
   const nsp: HeraldNamespace = io.of('/');
   const activity = new Activity(() => nsp.sockets.size, now);
   const { presence, directory } = cluster
     ? cluster.attach(nsp, activity, now)
     : { presence: new LocalPresence(nsp), directory: new AdminDirectory(nsp, config.nodeId, activity, now) };
   const delivery = new SocketDelivery(nsp, store, presence, log.child({ component: 'delivery' }), cluster !== undefined);
-  const metrics = new HeraldMetrics({
+  const metrics: HeraldMetrics = new HeraldMetrics({
     connections: () => nsp.sockets.size,
     usersOnline: () => directory.usersOnline,
     activity,
+    overloaded: () => edge.load.overloaded(),
+    draining: () => edge.isDraining,
   });
+  // Admission comes first among the engine's middlewares: a refused handshake costs nothing more.
+  const edge = new Edge(io, config.edge, metrics, log.child({ component: 'edge' }));
+  nsp.on('connection', (socket) => edge.guard.own(socket.conn, { userId: socket.data.principal.userId, socketId: socket.id }));
+  // Each socket's upgrade request is let go of: engine.io's copy here, the rest by UserSockets once authenticated.
+  releaseUpgradeResponses(io.engine);
   const feed = new FeedService(store, delivery);
   const subscriptions = new SubscriptionService(store, delivery);
   const recent = new RecentNotifications();
@@ -108,6 +124,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     verifier,
     feed,
     subscriptions,
+    catchUp: new CatchUpReads(store),
     log: log.child({ component: 'sockets' }),
     corsOrigins: config.corsOrigins,
     maxConnectionsPerUser: config.maxConnectionsPerUser,
@@ -143,7 +160,8 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     metrics,
     rateLimiter: cluster?.rateLimiter ?? new KeyedRateLimiter(config.apiRatePerSec, config.apiRateBurst),
     now,
-    accepting: () => accepting,
+    accepting: () => accepting && !edge.isDraining,
+    edge,
   };
   routes.publish = publishRoute(httpDeps);
   const app = (routes.app = createApp(httpDeps, { static: adminStatic() }));
@@ -169,6 +187,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
       userSockets.close();
       adminSockets.close();
       activity.close();
+      edge.close();
       const force = setTimeout(() => http.closeAllConnections(), config.shutdownTimeoutMs);
       force.unref();
       // Disconnects every socket and closes the HTTP server (idle keep-alive connections included).
@@ -182,5 +201,5 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
       log.info('closed');
     })());
 
-  return { config, http, io, app, log, devSecret, close };
+  return { config, http, io, app, log, metrics, devSecret, edge, drain: () => edge.drain(), close };
 }

@@ -37,21 +37,36 @@ async function main(): Promise<void> {
     process.stdout.write(`\nHerald is running on ${base}\n  Admin UI: ${base}/admin/ (sign in with an admin token)\n  API docs: ${base}/api/docs\n\n`);
   }
 
-  const stop = (signal: string) => {
-    herald.log.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 2000);
+  let stopping = false;
+  /** SIGTERM drains first (SPEC §8); SIGINT (Ctrl+C at a terminal) closes at once. */
+  const stop = (signal: 'SIGTERM' | 'SIGINT') => {
+    if (stopping) return;
+    stopping = true;
+    herald.log.info({ signal }, signal === 'SIGTERM' ? 'draining, then shutting down' : 'shutting down');
+    const drainMs = signal === 'SIGTERM' ? config.edge.drainMs : 0;
+    const timer = setTimeout(() => process.exit(1), drainMs + config.shutdownTimeoutMs + 2000);
     timer.unref();
-    herald.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        herald.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    (signal === 'SIGTERM' ? herald.drain() : Promise.resolve())
+      .then(() => herald.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          herald.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
-  // A library promise that rejects unobserved (a Redis publish during an outage,
-  // say) must not take the node and every socket on it down: log it loudly.
-  process.on('unhandledRejection', (err) => herald.log.error({ err }, 'unhandled promise rejection'));
+  // A library promise that rejects unobserved must not take the node and every
+  // socket on it down in production: it is counted and logged loudly. Under
+  // NODE_ENV=test it ends the process, so that a test cannot pass over one.
+  process.on('unhandledRejection', (err) => {
+    herald.metrics.unhandledRejection();
+    herald.log.error({ err }, 'unhandled promise rejection');
+    if (process.env.NODE_ENV === 'test') {
+      process.stderr.write(`herald: unhandled promise rejection under NODE_ENV=test: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.exit(70);
+    }
+  });
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

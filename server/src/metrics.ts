@@ -1,20 +1,27 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TargetKind } from './domain/notification.js';
 import type { PublishObserver } from './domain/notification-service.js';
+import type { RefusalReason } from './edge/admission.js';
+import type { EdgeCounters } from './edge/edge.js';
 import type { Activity } from './realtime/activity.js';
 
 /**
  * Prometheus metrics of one Herald instance, in its own registry (so that
  * several instances in one test process do not collide).
  */
-export class HeraldMetrics implements PublishObserver {
+export class HeraldMetrics implements PublishObserver, EdgeCounters {
   readonly registry = new Registry();
   private readonly publishedTotal: Counter<'target'>;
   private readonly deliveredTotal: Counter<'target'>;
   private readonly publishDuration: Histogram<'target'>;
   private readonly activity: Activity;
+  private readonly handshakesRefused: Counter<'reason'>;
+  private readonly slowConsumerCloses: Counter;
+  private readonly publishesRefused: Counter<'reason'>;
+  private readonly overloads: Counter;
+  private readonly unhandledRejections: Counter;
 
-  constructor(sources: { connections: () => number; usersOnline: () => number; activity: Activity }) {
+  constructor(sources: { connections: () => number; usersOnline: () => number; activity: Activity; overloaded?: () => boolean; draining?: () => boolean }) {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     this.publishedTotal = new Counter({
       name: 'herald_notifications_published_total',
@@ -60,6 +67,71 @@ export class HeraldMetrics implements PublishObserver {
       },
     });
     this.activity = sources.activity;
+    this.handshakesRefused = new Counter({
+      name: 'herald_handshakes_refused_total',
+      help: 'New connections answered 503 before any Socket.IO work, by reason (rate, overload, draining)',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    for (const reason of ['rate', 'overload', 'draining'] as const) this.handshakesRefused.inc({ reason }, 0);
+    this.slowConsumerCloses = new Counter({
+      name: 'herald_slow_consumer_closes_total',
+      help: 'Transports closed because their unsent output passed MAX_SOCKET_BUFFER_BYTES',
+      registers: [this.registry],
+    });
+    this.publishesRefused = new Counter({
+      name: 'herald_publishes_refused_total',
+      help: 'Publish requests answered 503 because the node was overloaded',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.publishesRefused.inc({ reason: 'overload' }, 0);
+    this.overloads = new Counter({
+      name: 'herald_overloads_total',
+      help: 'Times the event loop lagged past OVERLOAD_LAG_MS (each starts at least a second of refusals)',
+      registers: [this.registry],
+    });
+    this.unhandledRejections = new Counter({
+      name: 'herald_unhandled_rejections_total',
+      help: 'Promise rejections nobody handled (a defect: each is logged at error)',
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'herald_overloaded',
+      help: '1 while new handshakes and publishes are refused for event-loop lag',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.overloaded?.() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_draining',
+      help: '1 while the node drains (SIGTERM)',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.draining?.() ? 1 : 0);
+      },
+    });
+  }
+
+  handshakeRefused(reason: RefusalReason): void {
+    this.handshakesRefused.inc({ reason });
+  }
+
+  slowConsumerClosed(): void {
+    this.slowConsumerCloses.inc();
+  }
+
+  publishRefused(reason: 'overload'): void {
+    this.publishesRefused.inc({ reason });
+  }
+
+  overloaded(): void {
+    this.overloads.inc();
+  }
+
+  unhandledRejection(): void {
+    this.unhandledRejections.inc();
   }
 
   published(kind: TargetKind, count: number, deliveries: number, seconds: number): void {

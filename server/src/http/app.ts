@@ -30,6 +30,11 @@ export function createApp(deps: HttpDeps, extra: { static?: (app: Express) => vo
   if (deps.config.corsOrigins) {
     app.use('/api', cors({ origin: [...deps.config.corsOrigins], exposedHeaders: ['Retry-After'], maxAge: 600 }));
   }
+  // Publishing answers 503 while the node is overloaded, before its body is parsed (SPEC §8).
+  app.post(['/api/notifications', '/api/notifications/batch'], (_req, _res, next) => {
+    deps.edge.admitPublish();
+    next();
+  });
   app.use('/api', express.json({
       limit: deps.config.maxBodyBytes,
       strict: true,

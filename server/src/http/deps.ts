@@ -8,6 +8,7 @@ import type { NotificationService } from '../domain/notification-service.js';
 import { invalidPayload } from '../domain/notification-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
 import type { RateLimiter } from '../domain/token-bucket.js';
+import type { Edge } from '../edge/edge.js';
 import type { HeraldMetrics } from '../metrics.js';
 import type { AdminDirectory } from '../realtime/admin-directory.js';
 import type { NotificationStore } from '../store/store.js';
@@ -26,8 +27,10 @@ export interface HttpDeps {
   metrics: HeraldMetrics;
   rateLimiter: RateLimiter;
   now: () => number;
-  /** False once shutdown has begun. */
+  /** False once a drain or shutdown has begun. */
   accepting: () => boolean;
+  /** Publishing asks it first: 503 while the node is overloaded. */
+  edge: Pick<Edge, 'admitPublish'>;
 }
 
 /** Validates with a zod schema; a failure is a 422 that names the field. */

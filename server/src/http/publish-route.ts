@@ -47,8 +47,16 @@ export function publishRoute(deps: HttpDeps): (req: IncomingMessage, res: Server
 
   return (req, res) => {
     if (req.method !== 'POST' || (req.url !== SINGLE && req.url !== BATCH) || !isPlainJson(req)) return false;
-    if (Number(req.headers['content-length']) > limit) {
-      fail(req, res, new HeraldError('payload_too_large', 'the request body is too large'));
+    let refused: unknown;
+    try {
+      // Under overload, refused before the body is even read.
+      deps.edge.admitPublish();
+      if (Number(req.headers['content-length']) > limit) refused = new HeraldError('payload_too_large', 'the request body is too large');
+    } catch (err) {
+      refused = err;
+    }
+    if (refused) {
+      fail(req, res, refused);
       req.resume();
       return true;
     }

@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { CatchUpReads } from '../domain/catch-up.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
 import { takeToken, type BucketState } from '../domain/token-bucket.js';
@@ -25,6 +26,8 @@ export interface UserSocketsOptions {
   verifier: TokenVerifier;
   feed: FeedService;
   subscriptions: SubscriptionService;
+  /** The reads before `ready`, batched across the sockets connecting at the same moment. */
+  catchUp: CatchUpReads;
   log: Logger;
   corsOrigins: readonly string[] | undefined;
   maxConnectionsPerUser: number;
@@ -148,21 +151,22 @@ export class UserSockets {
   private async sendReady(socket: HeraldSocket, lastSeq: number): Promise<void> {
     const { userId } = socket.data.principal;
     try {
-      const topics = await this.opts.subscriptions.list(userId);
+      const topics = await this.opts.catchUp.topics(userId);
       if (!socket.connected) return;
       socket.join(topics.map(topicRoom));
       // A subscription removed while the list was read (on another node, say)
       // has already left the rooms of this user's sockets: leave it here too.
-      const current = await this.opts.subscriptions.list(userId);
+      // The second read also brings the unread count and what was missed.
+      const afterSeq = Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : undefined;
+      const { topics: current, unreadCount, missed } = await this.opts.catchUp.catchUp(userId, afterSeq);
+      if (!socket.connected) return;
       for (const topic of topics) if (!current.includes(topic)) socket.leave(topicRoom(topic));
-      const [unreadCount, missed] = await Promise.all([
-        this.opts.feed.unreadCount(userId),
-        Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? this.opts.feed.since(userId, lastSeq) : Promise.resolve({ items: [], hasMore: false }),
-      ]);
       socket.emit('ready', { userId, socketId: socket.id, node: this.opts.nodeId, topics: current, unreadCount, missed: missed.items, hasMore: missed.hasMore });
     } catch (err) {
-      this.socketLog(socket).error({ err }, 'could not prepare the connection; disconnecting it');
-      socket.disconnect(true);
+      this.socketLog(socket).error({ err }, 'could not prepare the connection; closing its transport');
+      // Not `disconnect(true)`: that tells socket.io-client to stop. A transport close makes it
+      // try again with its backoff, which is what a store that failed for a moment needs.
+      socket.conn.close();
     }
   }
 }

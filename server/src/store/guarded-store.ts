@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HeraldError, isHeraldError } from '../errors.js';
-import type { AppendItem, AppendResult, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
+import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
 
 /**
  * Wraps a store so that its failures (Redis down, disk full) reach callers as a
@@ -55,6 +55,12 @@ export class GuardedStore implements NotificationStore {
   }
   subscriptions(userId: string): Promise<string[]> {
     return this.guard(() => this.inner.subscriptions(userId));
+  }
+  subscriptionsOf(userIds: readonly string[]): Promise<string[][]> {
+    return this.guard(() => this.inner.subscriptionsOf(userIds));
+  }
+  catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]> {
+    return this.guard(() => this.inner.catchUp(requests));
   }
   subscribe(userId: string, topic: string): Promise<boolean> {
     return this.guard(() => this.inner.subscribe(userId, topic));

@@ -16,7 +16,7 @@ import {
   type LuaScript,
   type ScriptArg,
 } from './redis-scripts.js';
-import type { AppendItem, AppendResult, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
+import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
 
 const DAY = 86_400_000;
 /** How much one prune script call handles, so that no call blocks Redis for long. */
@@ -37,6 +37,9 @@ export interface RedisStoreOptions {
   /** Lifetime of an idempotency record. @default 24 hours */
   idempotencyTtlMs?: number;
 }
+
+/** One command of a read pipeline: a Lua script with its arguments (after the prefix), or a plain read. */
+type PipelinedCall = { script: LuaScript; args: readonly ScriptArg[] } | { command: readonly ['hkeys', string] };
 
 interface PendingAppend {
   args: ScriptArg[];
@@ -135,15 +138,17 @@ export class RedisStore implements NotificationStore {
 
   /** One page of the user's feed (own stream, broadcast, subscribed topics), in one script call. */
   async feed(userId: string, query: FeedQuery): Promise<FeedPage> {
+    return this.toFeedPage(await this.script(FEED, this.feedArgs(userId, query)));
+  }
+
+  private feedArgs(userId: string, query: FeedQuery): ScriptArg[] {
     const ascending = query.after !== undefined;
     const bound = ascending ? query.after : query.before;
-    const reply = (await this.script(FEED, [
-      userId,
-      ascending ? '1' : '0',
-      bound === undefined ? '' : bound,
-      query.limit,
-      query.unreadOnly ? '1' : '0',
-    ])) as (number | string | null)[];
+    return [userId, ascending ? '1' : '0', bound === undefined ? '' : bound, query.limit, query.unreadOnly ? '1' : '0'];
+  }
+
+  private toFeedPage(raw: unknown): FeedPage {
+    const reply = raw as (number | string | null)[];
     const items: Notification[] = [];
     for (let i = 1; i < reply.length; i += 4) {
       const record = JSON.parse(reply[i + 2] as string) as NotificationRecord;
@@ -172,6 +177,53 @@ export class RedisStore implements NotificationStore {
   /** The user's topics, sorted. */
   async subscriptions(userId: string): Promise<string[]> {
     return (await this.redis.hkeys(this.keys.subscriptions(userId))).sort();
+  }
+
+  /** Every user's topics (sorted), in one pipeline. */
+  async subscriptionsOf(userIds: readonly string[]): Promise<string[][]> {
+    const replies = await this.pipelined(userIds.map((userId) => ({ command: ['hkeys', this.keys.subscriptions(userId)] as const })));
+    return replies.map((topics) => (topics as string[]).sort());
+  }
+
+  /**
+   * The reads of many connecting sockets in one pipeline (one round trip):
+   * per request its topics, its unread count and, with `afterSeq`, its missed entries.
+   */
+  async catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]> {
+    const calls: PipelinedCall[] = [];
+    for (const { userId, afterSeq, limit } of requests) {
+      calls.push({ command: ['hkeys', this.keys.subscriptions(userId)] }, { script: UNREAD_COUNT, args: [userId] });
+      if (afterSeq !== undefined) calls.push({ script: FEED, args: this.feedArgs(userId, { after: afterSeq, limit }) });
+    }
+    const replies = await this.pipelined(calls);
+    let next = 0;
+    return requests.map(({ afterSeq }) => ({
+      topics: (replies[next++] as string[]).sort(),
+      unreadCount: replies[next++] as number,
+      missed: afterSeq === undefined ? { items: [], hasMore: false } : this.toFeedPage(replies[next++]),
+    }));
+  }
+
+  /**
+   * Runs the calls in one pipeline and resolves their replies in order; rejects
+   * with the first error. Scripts Redis no longer has cached (NOSCRIPT, after a
+   * restart) are loaded and the whole pipeline, which only reads, runs again once.
+   */
+  private async pipelined(calls: readonly PipelinedCall[], reloaded = false): Promise<unknown[]> {
+    if (calls.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const call of calls) {
+      if ('script' in call) call.script.queue(pipeline, [], [this.prefix, ...call.args]);
+      else pipeline[call.command[0]](call.command[1]);
+    }
+    const replies = await pipeline.exec();
+    if (!replies || replies.length !== calls.length) throw new Error('Redis answered a read pipeline with the wrong number of replies');
+    const failed = replies.find(([err]) => err)?.[0];
+    if (!failed) return replies.map(([, value]) => value);
+    if (!isNoScript(failed) || reloaded) throw failed;
+    const scripts = new Set(calls.flatMap((call) => ('script' in call ? [call.script] : [])));
+    await Promise.all([...scripts].map((script) => script.load(this.redis)));
+    return this.pipelined(calls, true);
   }
 
   /** Subscribes from the current seq on; resolves whether the user was not subscribed yet. */

@@ -12,6 +12,8 @@ import { migrateSchema } from './sqlite-schema.js';
 import type {
   AppendItem,
   AppendResult,
+  CatchUp,
+  CatchUpRequest,
   FeedPage,
   FeedQuery,
   IdempotencyRecord,
@@ -166,6 +168,10 @@ export class SqliteStore implements NotificationStore {
   async releaseIdempotency(): Promise<void> {}
 
   async feed(userId: string, query: FeedQuery): Promise<FeedPage> {
+    return this.readFeed(userId, query);
+  }
+
+  private readFeed(userId: string, query: FeedQuery): FeedPage {
     const ascending = query.after !== undefined;
     const watermark = this.watermark(userId);
     const ranges = this.ranges(userId);
@@ -195,6 +201,10 @@ export class SqliteStore implements NotificationStore {
   }
 
   async unreadCount(userId: string): Promise<number> {
+    return this.readUnreadCount(userId);
+  }
+
+  private readUnreadCount(userId: string): number {
     const watermark = this.watermark(userId);
     const ranges = this.ranges(userId);
     const perStream = `(SELECT COUNT(*) FROM entries WHERE stream = ? AND seq > ?
@@ -213,8 +223,47 @@ export class SqliteStore implements NotificationStore {
   }
 
   async subscriptions(userId: string): Promise<string[]> {
+    return this.readSubscriptions(userId);
+  }
+
+  private readSubscriptions(userId: string): string[] {
     const rows = this.stmt('SELECT topic FROM subscriptions WHERE user_id = ? ORDER BY topic').all(userId) as { topic: string }[];
     return rows.map((r) => r.topic);
+  }
+
+  async subscriptionsOf(userIds: readonly string[]): Promise<string[][]> {
+    return this.readTogether(() => userIds.map((userId) => this.readSubscriptions(userId)));
+  }
+
+  /** Every request read in one transaction (one snapshot); a user asked twice with the same `afterSeq` is read once. */
+  async catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]> {
+    return this.readTogether(() => {
+      const done = new Map<string, CatchUp>();
+      return requests.map(({ userId, afterSeq, limit }) => {
+        const key = `${afterSeq ?? ''}|${limit}|${userId}`;
+        let result = done.get(key);
+        if (!result) {
+          result = {
+            topics: this.readSubscriptions(userId),
+            unreadCount: this.readUnreadCount(userId),
+            missed: afterSeq === undefined ? { items: [], hasMore: false } : this.readFeed(userId, { after: afterSeq, limit }),
+          };
+          done.set(key, result);
+        }
+        return result;
+      });
+    });
+  }
+
+  /** Runs synchronous reads in one read transaction: one snapshot and one lock for all of them. */
+  private readTogether<T>(read: () => T): T {
+    if (this.db.inTransaction) return read();
+    this.stmt('BEGIN').run();
+    try {
+      return read();
+    } finally {
+      this.stmt('COMMIT').run();
+    }
   }
 
   async subscribe(userId: string, topic: string): Promise<boolean> {

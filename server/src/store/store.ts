@@ -36,6 +36,21 @@ export interface FeedPage {
   hasMore: boolean;
 }
 
+/** One connecting socket's reads, as `ready` needs them (SPEC §5). */
+export interface CatchUpRequest {
+  userId: string;
+  /** The handshake's `auth.lastSeq`; undefined: nothing missed is read. */
+  afterSeq: number | undefined;
+  limit: number;
+}
+
+export interface CatchUp {
+  topics: string[];
+  unreadCount: number;
+  /** Entries after `afterSeq`, oldest first (empty without it). */
+  missed: FeedPage;
+}
+
 export interface PruneResult {
   entries: number;
   notifications: number;
@@ -71,6 +86,14 @@ export interface NotificationStore {
   markAllRead(userId: string): Promise<void>;
 
   subscriptions(userId: string): Promise<string[]>;
+  /** The topics of each user, in the order given: one store round for many users (a reconnect storm). */
+  subscriptionsOf(userIds: readonly string[]): Promise<string[][]>;
+  /**
+   * Topics, unread count and missed entries of each request, in the order
+   * given: the reads of many reconnecting sockets in one store round (one read
+   * transaction in SQLite, one pipeline in Redis).
+   */
+  catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]>;
   /** Resolves whether anything changed. */
   subscribe(userId: string, topic: string): Promise<boolean>;
   unsubscribe(userId: string, topic: string): Promise<boolean>;
