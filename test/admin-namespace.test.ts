@@ -136,10 +136,11 @@ describe('admin namespace /admin', () => {
   });
 
   it('sends auth:expired and disconnects an admin socket whose token runs out', async () => {
-    const socket = openAdmin(server.token('ops', { roles: ['admin'], expiresIn: 1 }));
+    // `exp` is in whole seconds: expiresIn 1 may end before the handshake. With 2 it is 1-2 s away.
+    const socket = openAdmin(server.token('ops', { roles: ['admin'], expiresIn: 2 }));
     await nextEvent(socket as unknown as Socket, 'ready');
-    const expired = nextEvent<{ code: string }>(socket as unknown as Socket, 'auth:expired', 3000);
-    const gone = nextEvent(socket as unknown as Socket, 'disconnect', 3000);
+    const expired = nextEvent<{ code: string }>(socket as unknown as Socket, 'auth:expired', 4000);
+    const gone = nextEvent(socket as unknown as Socket, 'disconnect', 4000);
     expect(await expired).toEqual({ code: 'token_expired' });
     await gone;
   });

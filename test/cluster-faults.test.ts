@@ -53,6 +53,37 @@ describe('cluster faults', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
+  it('leaves no unhandled rejection from the adapter\'s Redis commands, queued while Redis is down or sent after the node closed', async () => {
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      // A delivery that comes after a node closed its Redis clients (an append that resolved late):
+      // ioredis rejects the adapter's PUBLISH at once with "Connection is closed."
+      const early = await startServer({ REDIS_URL: redis.url, NODE_ID: 'fault-early', ...FAST });
+      await early.close();
+      early.herald.io.to('user:alice').emit('subscriptions', { topics: [] });
+      await sleep(100);
+      expect(unhandled).toEqual([]);
+
+      const a = await startServer({ REDIS_URL: redis.url, NODE_ID: 'fault-owner', ...FAST });
+      await a.connect('alice');
+      await redis.stop({ keepData: true });
+      redisDown = true;
+      // Each of these makes the adapter PUBLISH (and never look at the result): queued while Redis is down.
+      for (let i = 0; i < 20; i++) {
+        a.herald.io.in('user:alice').socketsJoin(`topic:t${i}`);
+        a.herald.io.to('user:alice').emit('subscriptions', { topics: [`t${i}`] });
+      }
+      await a.close();
+      a.herald.io.to('user:alice').emit('subscriptions', { topics: [] });
+      await sleep(200);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+
   it('keeps nodes up through a Redis restart, answers 503 meanwhile, and loses no acknowledged notification', async () => {
     const [a, c] = await Promise.all(['fault-a', 'fault-c'].map((id) => startServer({ REDIS_URL: redis.url, NODE_ID: id, ...FAST })));
     servers.push(a!, c!);

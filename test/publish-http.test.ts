@@ -76,9 +76,11 @@ describe('publish routes over HTTP', () => {
 
   it('refuses a publishing token it accepted before once that token has expired', async () => {
     server = await startServer();
-    const token = server.token('svc', { roles: ['publisher'], expiresIn: 1 });
+    // `exp` is in whole seconds: expiresIn 1 may end a millisecond after signing. With 2 it is 1-2 s away.
+    const token = server.token('svc', { roles: ['publisher'], expiresIn: 2 });
     expect((await server.request('POST', '/api/notifications', { token, body: valid('/api/notifications') })).status).toBe(202);
-    await sleep(2100);
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+    await sleep(exp * 1000 - Date.now() + 100);
     const res = await server.request('POST', '/api/notifications', { token, body: valid('/api/notifications') });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('token_expired');

@@ -24,6 +24,14 @@ export class RedisConnections {
     this.store = new Redis(url, { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: opts.commandTimeoutMs ?? 2000, connectionName: 'herald-store' });
     this.pub = new Redis(url, { ...base, maxRetriesPerRequest: null, connectionName: 'herald-pub' });
     this.sub = new Redis(url, { ...base, maxRetriesPerRequest: null, connectionName: 'herald-sub' });
+    // The adapter sends these and never looks at the promise they return: one that rejects
+    // (a PUBLISH after the clients closed, while a late delivery still goes out) would reach the
+    // process as an unhandled rejection. Each is observed here; the adapter's packet is lost either way.
+    for (const client of [this.pub, this.sub]) {
+      ownPromises(client, ['publish', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe'], (command, err) =>
+        log.debug({ command, err: err.message }, 'redis command of the adapter failed'),
+      );
+    }
     for (const [name, client] of Object.entries({ store: this.store, pub: this.pub, sub: this.sub })) {
       let down = false;
       client.on('error', (err: Error) => {
@@ -58,5 +66,22 @@ export class RedisConnections {
         client.status === 'ready' ? client.quit().then(() => undefined, () => client.disconnect()) : client.disconnect(),
       ),
     );
+  }
+}
+
+/**
+ * Makes `client` observe the promise of each of `commands` (as an own property
+ * over ioredis' prototype method): the caller still gets the same promise, and a
+ * rejection nobody else awaits is reported to `failed` instead of the process.
+ */
+function ownPromises(client: Redis, commands: readonly string[], failed: (command: string, err: Error) => void): void {
+  const methods = client as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const command of commands) {
+    const original = methods[command]!.bind(client);
+    methods[command] = (...args: unknown[]) => {
+      const result = original(...args);
+      if (result instanceof Promise) result.catch((err: Error) => failed(command, err));
+      return result;
+    };
   }
 }
