@@ -1,5 +1,5 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { signToken } from '../server/src/auth/token-verifier.js';
 import type { Notification } from '../server/src/domain/notification.js';
 import type { ReadyPayload } from '../server/src/realtime/events.js';
 import { eventually, freePort, nextEvent } from './helpers.js';
+import { startNginx, type Nginx } from './nginx.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -124,6 +125,12 @@ describe('deploy/nginx.conf', () => {
     // The node compares a browser's Origin with Host: the port must survive.
     expect(conf).toMatch(/proxy_set_header\s+Host\s+\$http_host\s*;/);
     expect(conf).toMatch(/location\s+\/socket\.io\/\s*\{/);
+  });
+
+  it('hands a handshake that a node refuses with 503 (draining, overloaded) to the other node', () => {
+    const socketIo = /location\s+\/socket\.io\/\s*\{([^}]*)\}/.exec(conf)?.[1] ?? '';
+    expect(socketIo).toMatch(/proxy_next_upstream\s+[^;]*\bhttp_503\b[^;]*;/);
+    expect(socketIo).toMatch(/proxy_next_upstream\s+[^;]*\berror\b[^;]*;/);
   });
 
   it('keeps idle connections open longer than pingInterval + pingTimeout (45 s)', () => {
@@ -296,39 +303,18 @@ describe('npm run cluster (scripts/cluster.ts)', () => {
     expect(await received).toMatchObject({ id, stream: 'user:alice', title: 'across nodes' });
   });
 
-  // The real deploy/nginx.conf in front of the two nodes, when nginx is installed
-  // (Debian's nginx-light): only the node addresses, the port and paths change.
-  // Debian's nginx-light, installed by scripts/provision.sh.
-  const nginxBinary = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((file) => existsSync(file)) ?? 'nginx';
+  // The real deploy/nginx.conf in front of the two nodes (Debian's nginx-light, installed by scripts/provision.sh).
   describe('behind deploy/nginx.conf', () => {
-    let nginx: ChildProcess | undefined;
+    let nginx: Nginx | undefined;
     let lbPort: number;
-    let dir: string;
 
     beforeAll(async () => {
-      dir = mkdtempSync(path.join(tmpdir(), 'herald-nginx-'));
-      lbPort = await freePort();
-      const conf = read('deploy/nginx.conf')
-        .replace(/^user .*;$/m, '')
-        .replace(/^pid .*;$/m, `pid ${dir}/nginx.pid;`)
-        .replace(/access_log [^;]+;/, 'access_log off;')
-        .replace(/listen 80;/, `listen 127.0.0.1:${lbPort};`)
-        .replace(/server herald-1:3000/, `server 127.0.0.1:${ports[0]}`)
-        .replace(/server herald-2:3000/, `server 127.0.0.1:${ports[1]}`)
-        .replace(/http \{/, `http {\n    client_body_temp_path ${dir}/body;\n    proxy_temp_path ${dir}/proxy;`);
-      writeFileSync(path.join(dir, 'nginx.conf'), conf);
-      const args = ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', 'stderr'];
-      execFileSync(nginxBinary, [...args, '-t'], { stdio: 'pipe' });
-      nginx = spawn(nginxBinary, [...args, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
-      await eventually(async () => (await fetch(`${url(lbPort)}/healthz`).catch(() => undefined))?.status === 200, 10_000, 100);
+      nginx = await startNginx(ports);
+      lbPort = Number(new URL(nginx.url).port);
     }, 30_000);
 
     afterAll(async () => {
-      if (nginx?.pid !== undefined && nginx.exitCode === null) {
-        process.kill(nginx.pid, 'SIGTERM');
-        await waitForExit(nginx, 10_000).catch(() => process.kill(nginx!.pid!, 'SIGKILL'));
-      }
-      rmSync(dir, { recursive: true, force: true });
+      await nginx?.stop();
     });
 
     it('serves REST and readiness through the balancer', async () => {
