@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Inspector } from '../bench/lib/inspector.js';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import { NODE_FLAGS } from '../server/src/node-flags.js';
 import { freePort } from './free-port.js';
@@ -29,6 +30,8 @@ export interface HeraldProcess {
   token(sub: string, opts?: { roles?: string[]; topics?: string[]; expiresIn?: number }): string;
   /** Resident set size in bytes, from /proc. */
   rss(): number;
+  /** A full garbage collection in the node, through its inspector (started with `inspect: true`). */
+  collectGarbage(): Promise<void>;
   /** Everything it printed (last 64 KB). */
   output(): string;
   /** Sends `signal` and resolves with how it exited (rejects after `ms`). */
@@ -45,6 +48,10 @@ export interface HeraldProcessOptions {
   dataDir?: string;
   /** How long start-up may take. @default 30000 */
   startTimeoutMs?: number;
+  /** Node flags after Herald's own (server/src/node-flags.ts). */
+  nodeArgs?: string[];
+  /** Starts the node with `--inspect` on loopback, for {@link HeraldProcess.collectGarbage}. */
+  inspect?: boolean;
 }
 
 /** Resolves once `/readyz` answers 200; rejects if the process exits first or after `ms`. */
@@ -70,8 +77,12 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
   let child: ChildProcess;
   let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   let out = '';
+  let inspector: Inspector | undefined;
   const launch = async () => {
-    child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'server/src/main.ts'], {
+    inspector?.close();
+    inspector = undefined;
+    const inspect = opts.inspect ? [`--inspect=127.0.0.1:${await freePort()}`] : [];
+    child = spawn(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), ...inspect, '--import', 'tsx', 'server/src/main.ts'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -92,6 +103,7 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
     const started = child;
     exited = new Promise((resolve) => started.once('exit', (code, signal) => resolve({ code, signal })));
     await untilReady(url, child, () => out, opts.startTimeoutMs ?? 30_000);
+    if (opts.inspect) inspector = await Inspector.connect(/Debugger listening on (ws:\/\/\S+)/.exec(out)![1]!);
   };
   await launch();
   const running = () => child.exitCode === null && child.signalCode === null;
@@ -109,6 +121,10 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
     rss() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    },
+    async collectGarbage() {
+      if (!inspector) throw new Error('started without inspect: true');
+      await inspector.collectGarbage();
     },
     output: () => out,
     async stop(signal = 'SIGTERM', ms = 30_000) {
@@ -131,6 +147,7 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
       await launch();
     },
     async dispose() {
+      inspector?.close();
       if (running()) {
         child.kill('SIGKILL');
         await exited;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore, type SqliteStoreOptions } from '../server/src/store/sqlite-store.js';
+import { statementCache } from '../server/src/store/sqlite-writes.js';
 import { describeStore, type StoreClock } from './store-suite.js';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'herald-store-'));
@@ -295,3 +296,29 @@ CREATE TABLE idempotency (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_created ON idempotency (created_at);
 `;
+
+describe('statementCache', () => {
+  it('keeps at most its capacity of prepared statements, forgetting the least recently used', () => {
+    const db = new Database(':memory:');
+    try {
+      let prepared = 0;
+      const prepare = db.prepare.bind(db);
+      db.prepare = ((sql: string) => {
+        prepared++;
+        return prepare(sql);
+      }) as typeof db.prepare;
+      const stmt = statementCache(db, 3);
+      const sql = (n: number) => `SELECT ${n} AS n`;
+      for (const n of [1, 2, 3, 1, 4]) stmt(sql(n)).get();
+      // 1 was used again before 4 came, so 2 was the one forgotten.
+      expect(prepared).toBe(4);
+      stmt(sql(1)).get();
+      stmt(sql(3)).get();
+      expect(prepared).toBe(4);
+      expect((stmt(sql(2)).get() as { n: number }).n).toBe(2);
+      expect(prepared).toBe(5);
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -86,14 +86,20 @@ function isConstraintError(err: unknown): err is Error & { code: string } {
 }
 
 /** Prepared statements of one connection, cached by their SQL. */
-export function statementCache(db: Database.Database): (sql: string) => Database.Statement {
+export function statementCache(db: Database.Database, capacity = 256): (sql: string) => Database.Statement {
+  // Bounded: a feed's SQL has one part per stream of the user, so users with 1 to 1,000 topics
+  // would otherwise keep up to 1,000 ever larger statements each prepared for good.
   const statements = new Map<string, Database.Statement>();
   return (sql) => {
     let statement = statements.get(sql);
-    if (!statement) {
+    if (statement) {
+      // Most recently used last: the first entry is the one to forget.
+      statements.delete(sql);
+    } else {
       statement = db.prepare(sql);
-      statements.set(sql, statement);
+      if (statements.size >= capacity) statements.delete(statements.keys().next().value!);
     }
+    statements.set(sql, statement);
     return statement;
   };
 }
