@@ -10,7 +10,7 @@
  *   BENCH_PROFILE=1 npm run bench          # + CPU profiles of the measured windows, heap snapshots (bench/profiles/)
  *
  * Options (or environment): --scale full|tiny (BENCH_SCALE), --phases a,b (BENCH_PHASES;
- * fanout, rest, publish, memory, cluster), --results FILE (default bench/RESULTS.md
+ * fanout, rest, publish, memory, cluster, storm), --results FILE (default bench/RESULTS.md
  * at full scale, none at tiny), --no-results.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ import { fanoutPhase } from './phases/fanout.js';
 import { memoryPhase } from './phases/memory.js';
 import { publishPhase } from './phases/publish.js';
 import { restPhase } from './phases/rest.js';
+import { stormPhase } from './phases/storm.js';
 
 const RUNNERS: Record<PhaseName, (ctx: Context) => Promise<void>> = {
   fanout: fanoutPhase,
@@ -33,6 +34,7 @@ const RUNNERS: Record<PhaseName, (ctx: Context) => Promise<void>> = {
   publish: publishPhase,
   memory: memoryPhase,
   cluster: clusterPhase,
+  storm: stormPhase,
 };
 
 const BEGIN = '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->';

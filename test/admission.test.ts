@@ -2,7 +2,7 @@ import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { io as connectClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { eventually, metric, nextEvent, startServer, type TestClient, type TestServer } from './helpers.js';
+import { eventually, metric, nextEvent, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
 
 /** An Engine.IO handshake over long-polling: the status, Retry-After and body. */
 async function pollingHandshake(url: string): Promise<{ status: number; retryAfter: string | null; body: string }> {
@@ -52,40 +52,60 @@ describe('admission of new connections (SPEC §8)', () => {
     server = undefined;
   });
 
-  it('answers handshakes past MAX_HANDSHAKES_PER_SEC (bursts of twice that) with 503 and Retry-After, counted in /metrics', async () => {
+  it('lets handshakes past MAX_HANDSHAKES_PER_SEC (bursts of twice that) wait ten seconds\' worth, and answers the rest 503 with Retry-After at once', async () => {
     const running = (server = await startServer({ MAX_HANDSHAKES_PER_SEC: '5' }));
-    const answers = await Promise.all(Array.from({ length: 30 }, () => pollingHandshake(running.url)));
-    const admitted = answers.filter((a) => a.status === 200);
-    const refused = answers.filter((a) => a.status === 503);
-    // The burst of 10, and at most a token or two refilled while the 30 were answered.
-    expect(admitted.length).toBeGreaterThanOrEqual(10);
-    expect(admitted.length).toBeLessThanOrEqual(12);
-    expect(admitted.length + refused.length).toBe(30);
+    const started = Date.now();
+    // 70 at once: the burst of 10 goes on, 10 s' worth at 5/s (50) waits for a slot, 10 are refused.
+    const answers = Array.from({ length: 70 }, () => pollingHandshake(running.url).then((a) => ({ ...a, after: Date.now() - started })));
+    const settled: { status: number; retryAfter: string | null; body: string; after: number }[] = [];
+    for (const answer of answers) void answer.then((a) => settled.push(a));
+    await eventually(() => settled.filter((a) => a.status === 503).length >= 10 && settled.filter((a) => a.status === 200).length >= 10, 3000);
+    const refused = settled.filter((a) => a.status === 503);
+    expect(refused).toHaveLength(10);
     for (const r of refused) {
+      expect(r.after).toBeLessThan(1000);
       expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
       expect(JSON.parse(r.body)).toEqual({ error: { code: 'unavailable', message: expect.stringMatching(/too many new connections/) } });
     }
-    // A WebSocket-only client is refused the same way, before the upgrade.
+    expect(await metric(running.url, 'herald_handshakes_waiting')).toBeGreaterThan(40);
+    // A WebSocket-only client is refused the same way, before the upgrade, while the waiting room is full.
     const ws = await websocketHandshake(running.url);
-    expect(ws).toEqual({ status: 503, retryAfter: '1' });
-    expect(await metric(running.url, 'herald_handshakes_refused_total{reason="rate"}')).toBe(refused.length + 1);
+    expect(ws).toEqual({ status: 503, retryAfter: expect.stringMatching(/^\d+$/) });
+    // The waiting ones go on in order, at the rate: about five a second.
+    await sleep(1500);
+    const admitted = settled.filter((a) => a.status === 200).length;
+    expect(admitted).toBeGreaterThanOrEqual(12);
+    expect(admitted).toBeLessThanOrEqual(10 + Math.ceil(((Date.now() - started) / 1000) * 5) + 1);
+    expect(await metric(running.url, 'herald_handshakes_refused_total{reason="rate"}')).toBe(11);
+    // Closing the node answers whoever still waits.
+    await running.close();
+    server = undefined;
+    const last = await Promise.all(answers);
+    expect(last.filter((a) => a.status === 200).length + last.filter((a) => a.status === 503).length).toBe(70);
   });
 
   it('lets socket.io-client in with its own backoff after a refusal, and never drops an established socket for load', async () => {
     const running = (server = await startServer({ MAX_HANDSHAKES_PER_SEC: '1' }));
     const { socket: established } = await running.connect('alice');
-    // Spend the rest of the burst of 2.
+    // The rest of the burst of 2, then ten seconds' worth waiting (held, then let go): the waiting room is full.
     expect((await pollingHandshake(running.url)).status).toBe(200);
-    for (let i = 0; i < 5; i++) expect((await pollingHandshake(running.url)).status).toBe(503);
+    const held = new AbortController();
+    const waiting = Array.from({ length: 10 }, () => fetch(`${running.url}/socket.io/?EIO=4&transport=polling`, { signal: held.signal }).catch(() => undefined));
+    await eventually(async () => (await metric(running.url, 'herald_handshakes_waiting')) === 10, 3000);
+    expect((await pollingHandshake(running.url)).status).toBe(503);
     const late: TestClient = connectClient(running.url, {
       transports: ['websocket'],
       forceNew: true,
       reconnectionDelay: 300,
+      reconnectionDelayMax: 500,
       auth: { token: running.token('bob') },
     });
     try {
       const errors: string[] = [];
       late.on('connect_error', (err) => errors.push(err.message));
+      await eventually(() => errors.length >= 1, 3000);
+      held.abort();
+      await Promise.all(waiting);
       await nextEvent(late, 'ready', 10_000);
       expect(errors.length).toBeGreaterThanOrEqual(1);
       expect(established.connected).toBe(true);

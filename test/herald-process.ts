@@ -32,6 +32,8 @@ export interface HeraldProcess {
   rss(): number;
   /** A full garbage collection in the node, through its inspector (started with `inspect: true`). */
   collectGarbage(): Promise<void>;
+  /** The node's inspector (with `inspect: true`; a new one after each restart). */
+  readonly inspector: Inspector | undefined;
   /** Everything it printed (last 64 KB). */
   output(): string;
   /** Sends `signal` and resolves with how it exited (rejects after `ms`). */
@@ -82,6 +84,7 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
     inspector?.close();
     inspector = undefined;
     const inspect = opts.inspect ? [`--inspect=127.0.0.1:${await freePort()}`] : [];
+    let launchOutput = '';
     child = spawn(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), ...inspect, '--import', 'tsx', 'server/src/main.ts'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,13 +100,17 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
         ...opts.env,
       },
     });
-    const keep = (chunk: Buffer) => (out = (out + chunk.toString()).slice(-65_536));
+    const keep = (chunk: Buffer) => {
+      out = (out + chunk.toString()).slice(-65_536);
+      if (launchOutput.length < 4096) launchOutput += chunk.toString();
+    };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     const started = child;
     exited = new Promise((resolve) => started.once('exit', (code, signal) => resolve({ code, signal })));
     await untilReady(url, child, () => out, opts.startTimeoutMs ?? 30_000);
-    if (opts.inspect) inspector = await Inspector.connect(/Debugger listening on (ws:\/\/\S+)/.exec(out)![1]!);
+    // This start's own line (the output of earlier starts is kept before it in `out`).
+    if (opts.inspect) inspector = await Inspector.connect(/Debugger listening on (ws:\/\/\S+)/.exec(launchOutput)![1]!);
   };
   await launch();
   const running = () => child.exitCode === null && child.signalCode === null;
@@ -121,6 +128,9 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
     rss() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    },
+    get inspector() {
+      return inspector;
     },
     async collectGarbage() {
       if (!inspector) throw new Error('started without inspect: true');

@@ -157,6 +157,16 @@ describe('RedisStore in a cluster', () => {
     await expect(store.append([{ notification: notification('late'), streams: ['user:hal'] }])).rejects.toThrow(/closed/);
   });
 
+  it('loads its scripts again for a read pipeline when Redis has forgotten them (SCRIPT FLUSH, a restart)', async () => {
+    const store = storeOn(redis, uniquePrefix());
+    await store.append([{ notification: notification('kept'), streams: ['user:hana'] }]);
+    await redis.script('FLUSH');
+    const [catchUp] = await store.catchUp([{ userId: 'hana', afterSeq: 0, limit: 10 }]);
+    expect(catchUp).toMatchObject({ topics: [], unreadCount: 1, missed: { hasMore: false, items: [{ title: 'kept' }] } });
+    await redis.script('FLUSH');
+    expect(await store.unreadCounts(['hana', 'nobody'])).toEqual([1, 0]);
+  });
+
   it('refuses a client with a keyPrefix, whose keys its scripts could not see', async () => {
     const prefixed = new Redis(server.url, { keyPrefix: 'x:', lazyConnect: true });
     expect(() => new RedisStore({ redis: prefixed })).toThrow(/prefix/);

@@ -283,5 +283,42 @@ export function describeStore(name: string, makeStore: (clock: StoreClock) => Pr
       expect(feed.items.map((i) => i.seq)).toEqual([...seqs].sort((x, y) => x - y));
       expect(new Set(feed.items.map((i) => i.id))).toEqual(new Set(results.map((r) => r.notification.id)));
     });
+
+    it('reads many users at once as it reads each alone: topics, unread counts and what each missed', async () => {
+      await store.subscribe('b', 'news');
+      await store.subscribe('b', 'alerts');
+      const own = await put(['user:a'], 'own');
+      const all = await put(['broadcast'], 'everyone');
+      await put(['topic:news'], 'news');
+      await put(['user:b', 'user:c'], 'pair');
+      await store.markRead('b', [all.notification.id]);
+      const requests = [
+        { userId: 'a', afterSeq: 0, limit: 100 },
+        { userId: 'b', afterSeq: own.seqs[0]!, limit: 100 },
+        { userId: 'c', afterSeq: undefined, limit: 100 },
+        { userId: 'b', afterSeq: 0, limit: 1 },
+        { userId: 'nobody', afterSeq: 0, limit: 100 },
+      ];
+      const together = await store.catchUp(requests);
+      expect(together).toHaveLength(requests.length);
+      for (const [i, { userId, afterSeq, limit }] of requests.entries()) {
+        expect(together[i]).toEqual({
+          topics: await store.subscriptions(userId),
+          unreadCount: await store.unreadCount(userId),
+          missed: afterSeq === undefined ? { items: [], hasMore: false } : await store.feed(userId, { after: afterSeq, limit }),
+        });
+      }
+      expect(together[0]!.missed.items.map((n) => n.title)).toEqual(['own', 'everyone']);
+      expect(together[1]!.missed.items.map((n) => n.title)).toEqual(['everyone', 'news', 'pair']);
+      expect(together[3]!.missed).toMatchObject({ hasMore: true, items: [{ title: 'everyone' }] });
+      expect(await store.subscriptionsOf(['b', 'a', 'b'])).toEqual([['alerts', 'news'], [], ['alerts', 'news']]);
+      expect(await store.unreadCounts(['a', 'b', 'c', 'nobody'])).toEqual([
+        await store.unreadCount('a'),
+        await store.unreadCount('b'),
+        await store.unreadCount('c'),
+        1, // the broadcast, which every user has
+      ]);
+      expect(await store.catchUp([])).toEqual([]);
+    });
   });
 }

@@ -28,6 +28,8 @@ export interface Scale {
   memory: { ns: number[]; settleMs: number };
   adminTick: { intervalMs: number; measureMs: number };
   cluster: { n: number; window: number; warmupMs: number; measureMs: number };
+  /** Sockets, notifications stored before the kill and published during the storm, and how long any wait may take. */
+  storm: { n: number; stored: number; during: number; rounds: number; timeoutMs: number };
   /** How long a measurement may wait for other work on the machine to calm down. */
   quietMaxMs: number;
   /** Upper bound of each phase, in milliseconds. */
@@ -41,7 +43,7 @@ function fanoutWorkers(): number {
   return value;
 }
 
-export const PHASES = ['fanout', 'rest', 'publish', 'memory', 'cluster'] as const;
+export const PHASES = ['fanout', 'rest', 'publish', 'memory', 'cluster', 'storm'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export const SCALES: Record<Scale['name'], Scale> = {
@@ -53,8 +55,9 @@ export const SCALES: Record<Scale['name'], Scale> = {
     memory: { ns: [5000, 20_000], settleMs: 1500 },
     adminTick: { intervalMs: 100, measureMs: 5000 },
     cluster: { n: 5000, window: 4, warmupMs: 2000, measureMs: 6000 },
+    storm: { n: 10_000, stored: 5000, during: 1000, rounds: Number(process.env.BENCH_STORM_ROUNDS ?? 2), timeoutMs: 120_000 },
     quietMaxMs: 10_000,
-    phaseTimeoutMs: { fanout: 300_000, rest: 90_000, publish: 90_000, memory: 240_000, cluster: 150_000 },
+    phaseTimeoutMs: { fanout: 300_000, rest: 90_000, publish: 90_000, memory: 240_000, cluster: 150_000, storm: 600_000 },
   },
   tiny: {
     name: 'tiny',
@@ -64,8 +67,9 @@ export const SCALES: Record<Scale['name'], Scale> = {
     memory: { ns: [100, 200], settleMs: 100 },
     adminTick: { intervalMs: 50, measureMs: 500 },
     cluster: { n: 40, window: 2, warmupMs: 100, measureMs: 400 },
+    storm: { n: 100, stored: 100, during: 100, rounds: 1, timeoutMs: 30_000 },
     quietMaxMs: 0,
-    phaseTimeoutMs: { fanout: 40_000, rest: 25_000, publish: 25_000, memory: 30_000, cluster: 40_000 },
+    phaseTimeoutMs: { fanout: 40_000, rest: 25_000, publish: 25_000, memory: 30_000, cluster: 40_000, storm: 60_000 },
   },
 };
 

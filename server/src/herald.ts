@@ -109,6 +109,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     activity,
     overloaded: () => edge.load.overloaded(),
     draining: () => edge.isDraining,
+    handshakesWaiting: () => edge.admission.queued,
   });
   // Admission comes first among the engine's middlewares: a refused handshake costs nothing more.
   const edge = new Edge(io, config.edge, metrics, log.child({ component: 'edge' }));
@@ -124,7 +125,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     verifier,
     feed,
     subscriptions,
-    catchUp: new CatchUpReads(store),
+    catchUp: new CatchUpReads(store, (size) => metrics.catchUpBatch(size)),
     log: log.child({ component: 'sockets' }),
     corsOrigins: config.corsOrigins,
     maxConnectionsPerUser: config.maxConnectionsPerUser,

@@ -4,6 +4,9 @@ import { ConfigError, loadConfig, type HeraldConfig } from './config.js';
 import { StartupError } from './errors.js';
 import { createHerald } from './herald.js';
 
+/** Pending TCP connections the kernel keeps for Herald to accept. */
+const LISTEN_BACKLOG = 1024;
+
 /** The entry point: parse the configuration, build Herald, listen, stop on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   let config: HeraldConfig;
@@ -24,7 +27,10 @@ async function main(): Promise<void> {
   }
   await new Promise<void>((resolve, reject) => {
     herald.http.once('error', reject);
-    herald.http.listen(config.port, config.host, resolve);
+    // A reconnect storm brings thousands of connections in the same instant: with Node's default
+    // backlog of 511 the kernel drops the SYNs beyond it, and those clients wait out TCP's
+    // retransmission (1 s, 3 s, 7 s…) before they are even seen. The kernel caps it at somaxconn.
+    herald.http.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, resolve);
   });
   const { port } = herald.http.address() as AddressInfo;
   const base = config.publicUrl ?? `http://localhost:${port}`;

@@ -20,8 +20,16 @@ export class HeraldMetrics implements PublishObserver, EdgeCounters {
   private readonly publishesRefused: Counter<'reason'>;
   private readonly overloads: Counter;
   private readonly unhandledRejections: Counter;
+  private readonly catchUpBatchSize: Histogram;
 
-  constructor(sources: { connections: () => number; usersOnline: () => number; activity: Activity; overloaded?: () => boolean; draining?: () => boolean }) {
+  constructor(sources: {
+    connections: () => number;
+    usersOnline: () => number;
+    activity: Activity;
+    overloaded?: () => boolean;
+    draining?: () => boolean;
+    handshakesWaiting?: () => number;
+  }) {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
     this.publishedTotal = new Counter({
       name: 'herald_notifications_published_total',
@@ -91,6 +99,12 @@ export class HeraldMetrics implements PublishObserver, EdgeCounters {
       help: 'Times the event loop lagged past OVERLOAD_LAG_MS (each starts at least a second of refusals)',
       registers: [this.registry],
     });
+    this.catchUpBatchSize = new Histogram({
+      name: 'herald_catch_up_batch_size',
+      help: 'Connecting sockets whose reads before ready shared one store round',
+      buckets: [1, 2, 5, 10, 20, 50],
+      registers: [this.registry],
+    });
     this.unhandledRejections = new Counter({
       name: 'herald_unhandled_rejections_total',
       help: 'Promise rejections nobody handled (a defect: each is logged at error)',
@@ -102,6 +116,14 @@ export class HeraldMetrics implements PublishObserver, EdgeCounters {
       registers: [this.registry],
       collect() {
         this.set(sources.overloaded?.() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'herald_handshakes_waiting',
+      help: 'New handshakes past MAX_HANDSHAKES_PER_SEC waiting for a slot (at most two seconds each)',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.handshakesWaiting?.() ?? 0);
       },
     });
     new Gauge({
@@ -128,6 +150,10 @@ export class HeraldMetrics implements PublishObserver, EdgeCounters {
 
   overloaded(): void {
     this.overloads.inc();
+  }
+
+  catchUpBatch(size: number): void {
+    this.catchUpBatchSize.observe(size);
   }
 
   unhandledRejection(): void {

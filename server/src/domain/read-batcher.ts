@@ -22,6 +22,8 @@ export class ReadBatcher<T, R> {
   constructor(
     private readonly read: (requests: T[]) => Promise<R[]>,
     private readonly maxBatch = 200,
+    /** Told the size of each batch read (metrics). */
+    private readonly onBatch?: (size: number) => void,
   ) {}
 
   load(request: T): Promise<R> {
@@ -39,6 +41,7 @@ export class ReadBatcher<T, R> {
     this.waiting = batch === this.waiting ? [] : this.waiting.slice(this.maxBatch);
     if (this.waiting.length > 0) setImmediate(() => this.dispatch());
     else this.scheduled = false;
+    this.onBatch?.(batch.length);
     let reading: Promise<R[]>;
     try {
       reading = this.read(batch.map((w) => w.request));

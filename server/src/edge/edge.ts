@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Server } from 'socket.io';
 import type { HeraldConfig } from '../config.js';
 import { HeraldError } from '../errors.js';
-import { admission, type RefusalReason } from './admission.js';
+import { Admission, type RefusalReason } from './admission.js';
 import { closeInBatches } from './drain.js';
 import { LoadMonitor } from './load-monitor.js';
 import { OutputGuard, type EngineSocket } from './output-guard.js';
@@ -32,6 +32,7 @@ const REFUSAL_LOG_MS = 1000;
 export class Edge {
   readonly load: LoadMonitor;
   readonly guard: OutputGuard;
+  readonly admission: Admission;
   private draining = false;
   private refusedSinceLog = 0;
   private lastRefusalLog = 0;
@@ -50,15 +51,14 @@ export class Edge {
       counters.slowConsumerClosed();
       log.warn({ ...owner, unsentBytes: unsent, capBytes: config.maxSocketBufferBytes }, 'slow consumer: closing its transport');
     });
+    this.admission = new Admission({
+      handshakesPerSec: config.maxHandshakesPerSec,
+      load: this.load,
+      draining: () => this.draining,
+      refused: (reason) => this.refused(reason),
+    });
     // First of the engine's middlewares: a refused handshake costs nothing more.
-    io.engine.use(
-      admission({
-        handshakesPerSec: config.maxHandshakesPerSec,
-        load: this.load,
-        draining: () => this.draining,
-        refused: (reason) => this.refused(reason),
-      }),
-    );
+    io.engine.use(this.admission.middleware);
     io.engine.on('connection', (conn: EngineSocket) => this.guard.watch(conn));
   }
 
@@ -83,6 +83,7 @@ export class Edge {
   async drain(ms = this.config.drainMs): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.admission.refuseWaiting('draining');
     // Engine.IO's map of open connections, every namespace's (typed protected, documented public).
     const engine = this.io.engine as unknown as { clients: Record<string, EngineSocket>; clientsCount: number };
     this.log.info({ connections: engine.clientsCount, drainMs: ms }, 'draining: closing transports in batches');
@@ -91,6 +92,7 @@ export class Edge {
   }
 
   close(): void {
+    this.admission.refuseWaiting('draining');
     this.load.close();
   }
 

@@ -1,13 +1,14 @@
 /** How often the event loop is probed. */
 const PROBE_MS = 50;
-/** How long a node counts as overloaded after a probe found the loop late. */
-const HOLD_MS = 1000;
+/** How long a node counts as overloaded after a probe found the loop late: until the next probes are on time. */
+const HOLD_MS = 200;
 
 /**
  * Whether this node's event loop is overloaded: a timer due every 50 ms
  * measures how late it fires. Past `thresholdMs` of lateness the node is
- * overloaded for the next second, so that a burst of work does not flap the
- * state. After a long block the probe's timer is the first callback to run
+ * overloaded for the next 200 ms (a few probes), so that a burst of work does
+ * not flap the state, and no longer: a storm's one long turn should not turn
+ * away the clients that arrive once the loop runs again. After a long block the probe's timer is the first callback to run
  * (timers run before the I/O that queued up meanwhile), so the handshakes and
  * publishes waiting behind the block are already refused.
  *
@@ -42,8 +43,8 @@ export class LoadMonitor {
     return this.thresholdMs > 0 && this.now() < this.overloadedUntil;
   }
 
-  /** What `Retry-After` tells a refused client, in seconds. */
-  readonly retryAfterSec = HOLD_MS / 1000;
+  /** What `Retry-After` tells a refused client, in seconds (the header's smallest value). */
+  readonly retryAfterSec = 1;
 
   close(): void {
     clearInterval(this.timer);

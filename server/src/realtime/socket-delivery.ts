@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Delivery } from '../domain/delivery.js';
 import { toNotification, type NotificationRecord } from '../domain/notification.js';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
+import { ReadBatcher } from '../domain/read-batcher.js';
 import type { NotificationStore } from '../store/store.js';
 import type { Presence } from '../cluster/presence.js';
 import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
@@ -14,6 +15,8 @@ export type HeraldNamespace = Namespace<ClientToServerEvents, ServerToClientEven
  * packet is encoded once whatever the number of recipients.
  */
 export class SocketDelivery implements Delivery {
+  private readonly unreadCounts: ReadBatcher<string, number>;
+
   constructor(
     private readonly nsp: HeraldNamespace,
     private readonly store: NotificationStore,
@@ -21,7 +24,9 @@ export class SocketDelivery implements Delivery {
     private readonly log: Logger,
     /** True when other nodes share the rooms (the Redis adapter): an emit must go out even if no socket here is in the room. */
     private readonly clustered = false,
-  ) {}
+  ) {
+    this.unreadCounts = new ReadBatcher((ids) => store.unreadCounts(ids), 100);
+  }
 
   deliver(record: NotificationRecord, { seq, stream }: { seq: number; stream: string }, createdAt: string): number {
     const here = stream === BROADCAST_STREAM ? this.nsp.sockets.size : (this.nsp.adapter.rooms.get(stream)?.size ?? 0);
@@ -35,13 +40,14 @@ export class SocketDelivery implements Delivery {
   }
 
   unreadChanged(userIds: readonly string[]): void {
-    // Counted once, where the change happened, for the users online on any node.
+    // Counted once, where the change happened, for the users online on any node; in batches,
+    // one per turn, so that a publish to a thousand users does not hold the event loop.
     this.presence
       .online(userIds)
       .then((online) =>
         Promise.all(
           online.map(async (userId) => {
-            const unreadCount = await this.store.unreadCount(userId);
+            const unreadCount = await this.unreadCounts.load(userId);
             this.nsp.to(userRoom(userId)).emit('unread', { unreadCount });
           }),
         ),

@@ -47,6 +47,9 @@ export class GuardedStore implements NotificationStore {
   unreadCount(userId: string): Promise<number> {
     return this.guard(() => this.inner.unreadCount(userId));
   }
+  unreadCounts(userIds: readonly string[]): Promise<number[]> {
+    return this.guard(() => this.inner.unreadCounts(userIds));
+  }
   markRead(userId: string, ids: readonly string[]): Promise<void> {
     return this.guard(() => this.inner.markRead(userId, ids));
   }

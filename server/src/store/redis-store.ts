@@ -163,6 +163,11 @@ export class RedisStore implements NotificationStore {
     return (await this.script(UNREAD_COUNT, [userId])) as number;
   }
 
+  /** Every user's unread count, in one pipeline. */
+  async unreadCounts(userIds: readonly string[]): Promise<number[]> {
+    return (await this.pipelined(userIds.map((userId) => ({ script: UNREAD_COUNT, args: [userId] })))) as number[];
+  }
+
   /** Marks the ids read at the store clock; ids not in the user's feed are ignored. */
   async markRead(userId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;

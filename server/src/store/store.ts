@@ -81,6 +81,8 @@ export interface NotificationStore {
 
   feed(userId: string, query: FeedQuery): Promise<FeedPage>;
   unreadCount(userId: string): Promise<number>;
+  /** The unread count of each user, in the order given, in one store round (one read transaction, one pipeline). */
+  unreadCounts(userIds: readonly string[]): Promise<number[]>;
   /** Marks the given notification ids read for this user; unknown ids are ignored. */
   markRead(userId: string, ids: readonly string[]): Promise<void>;
   markAllRead(userId: string): Promise<void>;
