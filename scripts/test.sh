@@ -13,9 +13,13 @@ npx tsc -p admin-ui --noEmit
 echo "== lint"
 npx eslint .
 echo "== tests"
-npx vitest run "$@"
-# Arguments select vitest files; the browser suite runs with the full `npm test`.
-if [ $# -eq 0 ]; then
-  echo "== end-to-end (Playwright, Debian's Chromium)"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test
+if [ $# -gt 0 ]; then
+  # Arguments select vitest files; the pressure and browser suites run with the full `npm test`.
+  npx vitest run "$@"
+  exit 0
 fi
+npx vitest run --exclude 'test/pressure/**'
+echo "== pressure (real processes under load: slow consumers, storms, drains, churn, soak), one file at a time"
+npx vitest run test/pressure --no-file-parallelism
+echo "== end-to-end (Playwright, Debian's Chromium)"
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test

@@ -33,7 +33,8 @@ export async function startNginx(nodePorts: readonly [number, number]): Promise<
   writeFileSync(path.join(dir, 'nginx.conf'), conf);
   const args = ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', 'stderr'];
   execFileSync(BINARY, [...args, '-t'], { stdio: 'pipe' });
-  const child: ChildProcess = spawn(BINARY, [...args, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Its warnings (an upstream down, as the tests and the soak cause on purpose) stay out of their output.
+  const child: ChildProcess = spawn(BINARY, [...args, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'ignore'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 10_000;

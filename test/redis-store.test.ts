@@ -167,6 +167,44 @@ describe('RedisStore in a cluster', () => {
     expect(await store.unreadCounts(['hana', 'nobody'])).toEqual([1, 0]);
   });
 
+  it('resumes a reconnecting client a clock bucket before its lastSeq, and from the start of a recorded delivery gap', async () => {
+    let now = Date.UTC(2026, 11, 2, 12, 0, 0);
+    const store = new RedisStore({ redis, prefix: uniquePrefix(), now: () => now });
+    stores.push(store);
+    const put = async (title: string) => (await store.append([{ notification: notification(title), streams: ['user:ida'] }]))[0]!.entries[0]!.seq;
+    const missedAfter = async (afterSeq: number) => (await store.catchUp([{ userId: 'ida', afterSeq, limit: 100 }]))[0]!.missed.items.map((n) => n.title);
+    // Without any heartbeat there is no clock to go by: no earlier start.
+    const s1 = await put('s1');
+    expect(await missedAfter(s1)).toEqual([]);
+    // A clock younger than a bucket before s1: the whole feed is read again.
+    await store.tickSeqClock();
+    now += 10_000;
+    expect(await missedAfter(s1)).toEqual(['s1']);
+    // Heartbeats note the seq in 10 s buckets; then one entry per bucket.
+    await store.tickSeqClock();
+    now += 10_000;
+    const s2 = await put('s2');
+    await store.tickSeqClock();
+    now += 10_000;
+    const s3 = await put('s3');
+    await store.tickSeqClock();
+    now += 10_000;
+    await store.tickSeqClock();
+    // From s3: back to the end of the bucket before s3's, i.e. after s2; from s2: after s1.
+    expect(await missedAfter(s3)).toEqual(['s3']);
+    expect(await missedAfter(s2)).toEqual(['s2', 's3']);
+    // A Redis outage may have swallowed the live delivery of s2 and s3: a lastSeq inside resumes from before them.
+    await store.recordGap(s1, s3);
+    expect(await missedAfter(s3)).toEqual(['s2', 's3']);
+    // A catch-up of several users at once moves each resume point on its own.
+    const [a, b] = await store.catchUp([
+      { userId: 'ida', afterSeq: s3, limit: 100 },
+      { userId: 'nobody', afterSeq: s3, limit: 100 },
+    ]);
+    expect(a!.missed.items.map((n) => n.title)).toEqual(['s2', 's3']);
+    expect(b!.missed.items).toEqual([]);
+  });
+
   it('refuses a client with a keyPrefix, whose keys its scripts could not see', async () => {
     const prefixed = new Redis(server.url, { keyPrefix: 'x:', lazyConnect: true });
     expect(() => new RedisStore({ redis: prefixed })).toThrow(/prefix/);

@@ -8,8 +8,8 @@ interface Notification { id: string; seq: number; title: string; [field: string]
 export interface FollowFeedOptions {
   /** Called on every (re)connection, so a reconnect presents a fresh token. */
   token: () => string;
-  /** Every feed entry, once. */
-  show: (n: Notification) => void;
+  /** Every feed entry, once: `live` as it happens, `page` from what was missed (no need to ring a bell for those). */
+  show: (n: Notification, via: 'live' | 'page') => void;
   /** Where to resume from: 0 for the whole retained feed; persist it (localStorage) across page loads. */
   lastSeq?: number;
   /** Told each time the resume point moves, to persist it. */
@@ -19,18 +19,18 @@ export interface FollowFeedOptions {
 
 export function followFeed(url: string, opts: FollowFeedOptions): Socket {
   let lastSeq = opts.lastSeq;   // the resume point: every entry up to it has been shown
-  let catchingUp = false;       // pages of what was missed are still being fetched
-  let liveWhileCatchingUp = 0;  // the highest live seq seen meanwhile
+  let catchingUp = true;        // from each (re)connection until what was missed has been paged
+  let liveWhileCatchingUp = 0;  // the highest live seq seen meanwhile (live entries can come before `ready`)
   let generation = 0;           // each `ready` starts a new catch-up; an older one stops
   const seen = new Set<number>();
 
   const socket = io(url, { ...opts.socket, auth: (cb) => cb({ token: opts.token(), lastSeq }) });
 
-  const show = (n: Notification) => {
+  const show = (n: Notification, via: 'live' | 'page') => {
     if (seen.has(n.seq)) return;            // an entry can arrive both live and in a page
     seen.add(n.seq);
     if (seen.size > 10_000) seen.delete(seen.values().next().value!);
-    opts.show(n);
+    opts.show(n, via);
   };
   const resumeAfter = (seq: number) => {
     if (lastSeq !== undefined && seq <= lastSeq) return;
@@ -39,7 +39,7 @@ export function followFeed(url: string, opts: FollowFeedOptions): Socket {
   };
 
   socket.on('notification', (n: Notification) => {
-    show(n);
+    show(n, 'live');
     // A live entry must not move the resume point past pages not fetched yet.
     if (catchingUp) liveWhileCatchingUp = Math.max(liveWhileCatchingUp, n.seq);
     else resumeAfter(n.seq);
@@ -47,12 +47,10 @@ export function followFeed(url: string, opts: FollowFeedOptions): Socket {
 
   socket.on('ready', async ({ missed, hasMore }: { missed: Notification[]; hasMore: boolean }) => {
     const mine = ++generation;
-    catchingUp = true;
-    liveWhileCatchingUp = 0;
     let page = missed;
     let more = hasMore;
     for (;;) {
-      page.forEach(show);
+      for (const n of page) show(n, 'page');
       if (page.length > 0) resumeAfter(page[page.length - 1]!.seq);  // the next page starts after the last one paged
       if (!more) break;
       const res = await socket.timeout(10_000).emitWithAck('sync', { afterSeq: lastSeq ?? 0, limit: 100 }).catch(() => undefined);
@@ -66,11 +64,13 @@ export function followFeed(url: string, opts: FollowFeedOptions): Socket {
     }
     catchingUp = false;
     if (liveWhileCatchingUp > 0) resumeAfter(liveWhileCatchingUp);
+    liveWhileCatchingUp = 0;
   });
 
   // Token expiry (`auth:expired`) and admin disconnects end with "io server disconnect", after which
   // socket.io-client does not reconnect by itself; transport closes, slow-consumer closes and drains it does.
   socket.on('disconnect', (reason) => {
+    catchingUp = true;
     if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 1000 + Math.random() * 4000);
   });
   return socket;

@@ -62,7 +62,8 @@ export class Cluster {
       heartbeatMs: this.config.nodeHeartbeatMs,
       timeoutMs: this.config.nodeTimeoutMs,
       snapshot: () => directory.snapshot(),
-      currentSeq: async () => Number((await this.redis.store.get(`${PREFIX}seq`)) ?? 0),
+      // Read with each heartbeat, and noted in the seq clock that resume points are moved back by.
+      currentSeq: () => this.store.tickSeqClock(),
       onDeadNode: (nodeId) => presence.forget(nodeId),
       onBeat: (ok) => this.afterBeat(ok),
       log: this.log.child({ component: 'registry' }),
@@ -78,7 +79,10 @@ export class Cluster {
 
   /** Starts the heartbeat, from which outages are noticed and repaired. */
   async start(nsp: HeraldNamespace, feed: FeedService): Promise<void> {
-    this.recovery = new OutageRecovery(nsp, feed, this.log.child({ component: 'recovery' }));
+    const recovery = new OutageRecovery(nsp, feed, this.log.child({ component: 'recovery' }), (from, to) => this.store.recordGap(from, to));
+    this.redis.sub.on('close', () => recovery.subscriber(false));
+    this.redis.sub.on('ready', () => recovery.subscriber(true));
+    this.recovery = recovery;
     await this.presenceOf!.resyncIfNeeded(true);
     await this.registry!.start();
   }

@@ -15,12 +15,31 @@ export class OutageRecovery {
   /** The seq read by the last heartbeat that reached Redis. */
   private checkpoint: number | undefined;
   private outage = false;
+  /** The adapter's subscriber connection is down: packets from other nodes are being lost. */
+  private subscriberDown = false;
 
   constructor(
     private readonly nsp: HeraldNamespace,
     private readonly feed: FeedService,
     private readonly log: Logger,
+    /**
+     * Records the seqs whose live delivery the outage may have swallowed, so that
+     * a client that reconnects later, with a lastSeq inside them, resumes from
+     * before them (a client here saw entries after the outage and left before
+     * this node resent).
+     */
+    private readonly recordGap: (from: number, to: number) => Promise<void> = async () => {},
   ) {}
+
+  /**
+   * The adapter's subscriber lost its connection (a Redis restart shorter than a
+   * heartbeat is seen only here): what other nodes publish meanwhile never
+   * arrives. Recovery runs at the first heartbeat after it is back.
+   */
+  subscriber(up: boolean): void {
+    this.subscriberDown = !up;
+    if (!up) this.outage = true;
+  }
 
   /** Called after every heartbeat with whether Redis answered and, if so, the seq it read. */
   async heartbeat(ok: boolean, seq: number): Promise<void> {
@@ -28,11 +47,16 @@ export class OutageRecovery {
       this.outage = true;
       return;
     }
+    // Not before the subscriber is back: what is published until then would be lost again.
+    if (this.outage && this.subscriberDown) return;
     const from = this.checkpoint;
     this.checkpoint = seq;
     const recovered = this.outage;
     this.outage = false;
-    if (recovered && from !== undefined) await this.resend(from);
+    if (recovered && from !== undefined) {
+      await this.recordGap(from, seq);
+      await this.resend(from);
+    }
   }
 
   private async resend(afterSeq: number): Promise<void> {

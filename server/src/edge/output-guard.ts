@@ -13,6 +13,8 @@ interface OutputState {
   unsent: number;
   /** The largest packet among them: one message larger than the cap is let through. */
   largest: number;
+  /** The largest packet of the batch the transport took last, which the WebSocket may still be writing. */
+  flushedLargest: number;
   /** Queued for the check that follows this turn of the event loop. */
   suspect: boolean;
   /** Who this connection belongs to, for the log line: set once its user socket is authenticated. */
@@ -70,7 +72,7 @@ export class OutputGuard {
   /** The `packetCreate` listener of every connection (Engine.IO calls it with the connection as `this`). */
   private readonly onPacket: (this: Guarded, packet: EnginePacket) => void;
   /** The `flush` listener of every connection. */
-  private readonly onFlush: (this: Guarded) => void;
+  private readonly onFlush: (this: Guarded, batch: readonly EnginePacket[]) => void;
 
   /**
    * @param capBytes the cap (MAX_SOCKET_BUFFER_BYTES).
@@ -90,8 +92,12 @@ export class OutputGuard {
       if (size > state.largest) state.largest = size;
       if (!state.suspect && state.unsent - state.largest > cap) suspect(this);
     };
-    this.onFlush = function (this: Guarded) {
+    this.onFlush = function (this: Guarded, batch: readonly EnginePacket[]) {
       const state = this[STATE];
+      // A batch queued while the transport was busy has been measured; one sent at once has not.
+      let largest = state.largest;
+      if (state.unsent === 0) for (const packet of batch) largest = Math.max(largest, sizeOf(packet.data));
+      state.flushedLargest = largest;
       state.unsent = 0;
       state.largest = 0;
     };
@@ -100,7 +106,7 @@ export class OutputGuard {
   /** Starts counting a new connection's unsent output. */
   watch(conn: EngineSocket): void {
     const guarded = conn as Guarded;
-    guarded[STATE] = { unsent: 0, largest: 0, suspect: false, owner: undefined };
+    guarded[STATE] = { unsent: 0, largest: 0, flushedLargest: 0, suspect: false, owner: undefined };
     conn.on('packetCreate', this.onPacket);
     conn.on('flush', this.onFlush);
   }
@@ -128,7 +134,9 @@ export class OutputGuard {
       state.suspect = false;
       if (conn.readyState !== 'open') continue;
       const unsent = state.unsent + transportBuffered(conn);
-      if (unsent - state.largest <= this.capBytes) continue;
+      // One message, wherever it waits (queued, or being written), may be larger than the cap: a
+      // page of 100 large notifications is 2 MB. Past it, what else waits counts.
+      if (unsent - Math.max(state.largest, state.flushedLargest) <= this.capBytes) continue;
       this.onSlow({ conn, unsent, owner: state.owner });
       // `discard`: what is queued is dropped (the client recovers it from the store) rather than
       // waited for, and the transport is closed at once; the client reconnects by itself.

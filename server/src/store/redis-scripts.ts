@@ -15,6 +15,8 @@ import type { ChainableCommander, Redis } from 'ioredis';
  * | `P idem:<key>` | string | an idempotency record (JSON); TTL 24 h |
  * | `P idem-index` | zset | idempotency keys by creation time, so that prune can count what it removes; TTL 24 h, renewed per record |
  * | `P subs:<user>` | hash | topic → the seq at subscription (the topic counts from there) |
+ * | `P seqclock` | zset | member a 10 s time bucket, score the highest seq handed out by then (heartbeats); pruned with the floor |
+ * | `P gaps` | zset | `from:to` ranges of seqs whose live delivery a Redis outage may have swallowed, scored by `to` |
  * | `P wm:<user>` | hash | the read-all watermark: `seq`, `at` (no TTL, like subscriptions) |
  * | `P readat:<user>` | zset | notification id → when the user marked it read; TTL = retention |
  * | `P read:<tag>\|<user>` | zset | read marks above the watermark in one feed stream, scored by entry seq so that they can be counted (TTL = retention); tag `u` (own stream), `b` (broadcast), `t:<topic>` |
@@ -205,6 +207,70 @@ return out
 `);
 
 /**
+ * ARGV: prefix, now (ms), bucketMs. Notes the seq handed out so far in the seq
+ * clock (`P seqclock`: member = a time bucket, score = the highest seq seen in
+ * it, kept by ZADD GT) and returns it. Every node's heartbeat calls it, so the
+ * clock has a point for every bucket in which any node was alive.
+ */
+export const SEQ_CLOCK = new LuaScript(`${PRELUDE}
+local seq = tonumber(redis.call('GET', P .. 'seq') or '0')
+redis.call('ZADD', P .. 'seqclock', 'GT', seq, tostring(math.floor(tonumber(ARGV[2]) / tonumber(ARGV[3]))))
+return seq
+`);
+
+/**
+ * ARGV: prefix, from, to. Records that live delivery may have lost entries with
+ * from < seq <= to (a Redis outage swallowed the packets between nodes).
+ */
+export const RECORD_GAP = new LuaScript(`${PRELUDE}
+redis.call('ZADD', P .. 'gaps', ARGV[3], ARGV[2] .. ':' .. ARGV[3])
+`);
+
+/**
+ * ARGV: prefix, back (buckets), then afterSeq per request. Where a reconnecting
+ * client should resume from, given the last seq it saw live: live delivery
+ * between nodes is not in seq order (an entry published on one node can arrive
+ * after a later one published on this node), so a client that dropped right
+ * then may hold a lastSeq past an entry it never got. Each afterSeq is moved
+ * back to the highest seq of the clock bucket `back` buckets before the one it
+ * falls in, and to the start of any recorded gap it falls in. The client drops
+ * what it had already by seq. Returns the resume points in order.
+ */
+export const RESUME_POINTS = new LuaScript(`${PRELUDE}
+local back = tonumber(ARGV[2])
+local out = {}
+for i = 3, #ARGV do
+  local x = tonumber(ARGV[i])
+  local resume = x
+  local at = redis.call('ZRANGEBYSCORE', P .. 'seqclock', num(x), '+inf', 'LIMIT', 0, 1)[1]
+  local bucket = at and tonumber(at)
+  if not bucket then
+    local newest = redis.call('ZREVRANGE', P .. 'seqclock', 0, 0)[1]
+    bucket = newest and tonumber(newest) + 1
+  end
+  if bucket then
+    -- No bucket that far back: the clock (or the deployment) is younger, or pruned; what is
+    -- older than it is gone from the feeds too, so all of it is read again.
+    resume = 0
+    local older = redis.call('ZREVRANGEBYSCORE', P .. 'seqclock', '(' .. num(x), '-inf', 'WITHSCORES', 'LIMIT', 0, back + 8)
+    for j = 1, #older, 2 do
+      if tonumber(older[j]) <= bucket - back then
+        resume = math.min(x, tonumber(older[j + 1]))
+        break
+      end
+    end
+  end
+  local gaps = redis.call('ZRANGEBYSCORE', P .. 'gaps', num(x), '+inf')
+  for _, gap in ipairs(gaps) do
+    local from = tonumber(string.match(gap, '^(%d+):'))
+    if from and from < x then resume = math.min(resume, from) end
+  end
+  out[#out + 1] = resume
+end
+return out
+`);
+
+/**
  * ARGV: prefix, user. Per stream: entries above the watermark (and the range
  * start) minus read marks above the same point; never loads a stream.
  */
@@ -299,6 +365,9 @@ for i = 1, #head, 2 do
   upTo = tonumber(head[i + 1])
 end
 if upTo and upTo > prunedUpTo() then redis.call('SET', P .. 'floor', num(upTo)) end
+-- The seq clock and the gaps below the floor concern entries that are gone.
+redis.call('ZREMRANGEBYSCORE', P .. 'seqclock', '-inf', '(' .. num(prunedUpTo()))
+redis.call('ZREMRANGEBYSCORE', P .. 'gaps', '-inf', num(prunedUpTo()))
 return { entries, notes, (not stopped and #head == 2 * batch) and 1 or 0 }
 `);
 

@@ -8,6 +8,9 @@ import {
   PRUNE_BY_AGE,
   PRUNE_BY_COUNT,
   PRUNE_IDEMPOTENCY,
+  RECORD_GAP,
+  RESUME_POINTS,
+  SEQ_CLOCK,
   SUBSCRIBE,
   UNREAD_COUNT,
   UNSUBSCRIBE,
@@ -19,6 +22,9 @@ import {
 import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
 
 const DAY = 86_400_000;
+/** The seq clock's resolution: a reconnecting client resumes 10-20 s of seqs before its lastSeq. */
+const SEQ_CLOCK_BUCKET_MS = 10_000;
+const RESUME_BUCKETS_BACK = 1;
 /** How much one prune script call handles, so that no call blocks Redis for long. */
 const PRUNE_BATCH = 200;
 
@@ -195,10 +201,14 @@ export class RedisStore implements NotificationStore {
    * per request its topics, its unread count and, with `afterSeq`, its missed entries.
    */
   async catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]> {
+    // Resume a little earlier than asked: see RESUME_POINTS. One script call for the whole batch.
+    const asked = requests.flatMap((r) => (r.afterSeq === undefined ? [] : [r.afterSeq]));
+    const resumePoints = asked.length === 0 ? [] : ((await this.script(RESUME_POINTS, [RESUME_BUCKETS_BACK, ...asked])) as number[]);
+    let nextPoint = 0;
     const calls: PipelinedCall[] = [];
     for (const { userId, afterSeq, limit } of requests) {
       calls.push({ command: ['hkeys', this.keys.subscriptions(userId)] }, { script: UNREAD_COUNT, args: [userId] });
-      if (afterSeq !== undefined) calls.push({ script: FEED, args: this.feedArgs(userId, { after: afterSeq, limit }) });
+      if (afterSeq !== undefined) calls.push({ script: FEED, args: this.feedArgs(userId, { after: resumePoints[nextPoint++]!, limit }) });
     }
     const replies = await this.pipelined(calls);
     let next = 0;
@@ -229,6 +239,20 @@ export class RedisStore implements NotificationStore {
     const scripts = new Set(calls.flatMap((call) => ('script' in call ? [call.script] : [])));
     await Promise.all([...scripts].map((script) => script.load(this.redis)));
     return this.pipelined(calls, true);
+  }
+
+  /**
+   * Notes the seq handed out so far in the seq clock (10 s buckets) and resolves
+   * it: called by every node's heartbeat, it lets a reconnecting client's resume
+   * point be moved back by a bucket (see {@link catchUp}).
+   */
+  async tickSeqClock(now = this.now()): Promise<number> {
+    return (await this.script(SEQ_CLOCK, [now, SEQ_CLOCK_BUCKET_MS])) as number;
+  }
+
+  /** Records that live delivery may have lost the entries with from < seq <= to (a Redis outage between nodes). */
+  async recordGap(from: number, to: number): Promise<void> {
+    if (to > from) await this.script(RECORD_GAP, [from, to]);
   }
 
   /** Subscribes from the current seq on; resolves whether the user was not subscribed yet. */

@@ -93,7 +93,10 @@ export interface NotificationStore {
   /**
    * Topics, unread count and missed entries of each request, in the order
    * given: the reads of many reconnecting sockets in one store round (one read
-   * transaction in SQLite, one pipeline in Redis).
+   * transaction in SQLite, one pipeline in Redis). A store shared by several
+   * nodes starts `missed` somewhat before `afterSeq` (RedisStore: 10-20 s of
+   * seqs, and from the start of a recorded delivery gap), because live delivery
+   * between nodes is not in seq order; the client drops what it has by seq.
    */
   catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]>;
   /** Resolves whether anything changed. */

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { healthProbe, StormClients } from '../bench/lib/storm.js';
-import { metric } from './helpers.js';
-import { PROCESS_SECRET, startHeraldProcess, type HeraldProcess } from './herald-process.js';
+import { healthProbe, StormClients } from '../../bench/lib/storm.js';
+import { metric } from '../helpers.js';
+import { PROCESS_SECRET, startHeraldProcess, type HeraldProcess } from '../herald-process.js';
 
 const SOCKETS = 10_000;
 const STORED = 5_000;

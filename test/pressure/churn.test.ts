@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as connectClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AdminStats } from '../server/src/realtime/admin-directory.js';
-import { metric } from './helpers.js';
-import { startHeraldProcess, type HeraldProcess } from './herald-process.js';
+import type { AdminStats } from '../../server/src/realtime/admin-directory.js';
+import { metric } from '../helpers.js';
+import { startHeraldProcess, type HeraldProcess } from '../herald-process.js';
 
 const CYCLES = 20_000;
 const LANES = 40;

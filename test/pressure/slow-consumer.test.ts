@@ -2,9 +2,9 @@ import type { Socket as TcpSocket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { followFeed } from '../scripts/soak/follow-feed.js';
-import { startHeraldProcess, type HeraldProcess } from './herald-process.js';
-import { eventually, metric } from './helpers.js';
+import { followFeed } from '../../scripts/soak/follow-feed.js';
+import { startHeraldProcess, type HeraldProcess } from '../herald-process.js';
+import { eventually, metric } from '../helpers.js';
 
 const TOPIC = 'firehose';
 /** A notification of about 15 KB (its `data`). */

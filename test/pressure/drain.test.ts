@@ -1,10 +1,10 @@
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { followFeed } from '../scripts/soak/follow-feed.js';
-import { eventually, metric, sleep } from './helpers.js';
-import { startHeraldProcess, type HeraldProcess } from './herald-process.js';
-import { startNginx, type Nginx } from './nginx.js';
-import { startRedis, type RedisProcess } from './redis-server.js';
+import { followFeed } from '../../scripts/soak/follow-feed.js';
+import { eventually, metric, sleep } from '../helpers.js';
+import { startHeraldProcess, type HeraldProcess } from '../herald-process.js';
+import { startNginx, type Nginx } from '../nginx.js';
+import { startRedis, type RedisProcess } from '../redis-server.js';
 
 /** POSTs one notification to `user`; resolves its id on 202, undefined on anything else (not acknowledged). */
 async function publishTo(url: string, token: string, user: string, title: string): Promise<string | undefined> {
