@@ -29,8 +29,8 @@ import { NODE_FLAGS } from '../server/src/node-flags.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
-/** Nodes drain within SHUTDOWN_TIMEOUT_MS (10 s by default) and exit. */
-const STOP_TIMEOUT_MS = 15_000;
+/** Nodes drain over DRAIN_MS (10 s by default), close within SHUTDOWN_TIMEOUT_MS (10 s) and exit. */
+const STOP_TIMEOUT_MS = 25_000;
 
 class ClusterError extends Error {}
 

@@ -70,6 +70,15 @@ describe('docker-compose.yml', () => {
     expect(words(node.healthcheck?.test)).toMatch(/\/readyz/);
   });
 
+  it.each(NODES)('gives %s the time to drain on SIGTERM (DRAIN_MS and SHUTDOWN_TIMEOUT_MS) before Docker kills it', (name) => {
+    const grace = String((service(name) as { stop_grace_period?: string }).stop_grace_period ?? '10s');
+    const seconds = Number(/^(\d+)s$/.exec(grace)?.[1] ?? 0);
+    const nodeEnv = env(service(name));
+    const drain = Number(nodeEnv.DRAIN_MS ?? 10_000) / 1000;
+    const shutdown = Number(nodeEnv.SHUTDOWN_TIMEOUT_MS ?? 10_000) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(drain + Math.min(shutdown, 5));
+  });
+
   it('names the nodes apart and makes JWT_SECRET a required variable for both', () => {
     const ids = NODES.map((name) => env(service(name)).NODE_ID);
     expect(ids.every(Boolean)).toBe(true);

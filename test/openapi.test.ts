@@ -42,7 +42,7 @@ interface Operation {
   security?: Record<string, string[]>[];
   parameters?: { name: string; in: string; required: boolean }[];
   requestBody?: { content: Record<string, { schema: Schema }> };
-  responses: Record<string, { content?: Record<string, { schema: Schema }>; headers?: Record<string, unknown> }>;
+  responses: Record<string, { description?: string; content?: Record<string, { schema: Schema }>; headers?: Record<string, unknown> }>;
 }
 interface OpenApiDocument {
   openapi: string;
@@ -108,14 +108,18 @@ describe('the OpenAPI document', () => {
     expect(body.properties!.notifications).toMatchObject({ type: 'array', maxItems: 100, items: { $ref: '#/components/schemas/PublishRequest' } });
   });
 
-  it('documents the errors a publish can answer, each with the error body, and Retry-After on 429', () => {
-    const { responses } = operation('POST /api/notifications');
-    expect(Object.keys(responses)).toEqual(expect.arrayContaining(['202', '401', '403', '409', '413', '422', '429']));
-    for (const status of ['401', '403', '409', '413', '422', '429']) {
-      const schema = resolve(responses[status]!.content!['application/json']!.schema);
-      expect(resolve(schema.properties!.error!).required, status).toEqual(['code', 'message']);
+  it('documents the errors a publish can answer, each with the error body, and Retry-After on 429 and 503', () => {
+    for (const name of ['POST /api/notifications', 'POST /api/notifications/batch']) {
+      const { responses } = operation(name);
+      expect(Object.keys(responses), name).toEqual(expect.arrayContaining(['202', '401', '403', '409', '413', '422', '429', '503']));
+      for (const status of ['401', '403', '409', '413', '422', '429', '503']) {
+        const schema = resolve(responses[status]!.content!['application/json']!.schema);
+        expect(resolve(schema.properties!.error!).required, status).toEqual(['code', 'message']);
+      }
+      expect(responses['429']!.headers).toHaveProperty('Retry-After');
+      expect(responses['503']!.headers).toHaveProperty('Retry-After');
+      expect(responses['503']!.description).toMatch(/overloaded/);
     }
-    expect(responses['429']!.headers).toHaveProperty('Retry-After');
   });
 
   it('documents the optional Idempotency-Key header on both publish routes', () => {

@@ -181,3 +181,45 @@ export function healthProbe(url: string): { ready: Promise<void>; stop(): Promis
   };
 }
 
+
+/** Whom a storm notification is for: some users, or everyone. */
+export type StormRecipients = Map<string, string[] | 'all'>;
+
+/**
+ * Publishes `count` notifications to a Herald in batches of 100 (each to two
+ * users, every 500th to everyone), waiting out the 503s of an overloaded node
+ * as a publisher does; resolves id → recipients.
+ */
+export async function publishToStorm(
+  node: { url: string; token(sub: string, claims: { roles: string[] }): string },
+  users: readonly string[],
+  count: number,
+  seed: number,
+): Promise<StormRecipients> {
+  const token = node.token('storm-publisher', { roles: ['publisher'] });
+  const published: StormRecipients = new Map();
+  for (let from = 0; from < count; from += 100) {
+    const targets = Array.from({ length: Math.min(100, count - from) }, (_, i) => {
+      const k = seed + from + i;
+      return k % 500 === 0 ? ('all' as const) : [users[(k * 7919) % users.length]!, users[(k * 104_729 + 1) % users.length]!];
+    });
+    const body = JSON.stringify({ notifications: targets.map((to, i) => ({ to: to === 'all' ? { all: true } : { users: to }, title: `s${seed + from + i}` })) });
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(`${node.url}/api/notifications/batch`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+      if (res.status === 202) {
+        ((await res.json()) as { results: { id: string }[] }).results.forEach((r, i) => published.set(r.id, targets[i]!));
+        break;
+      }
+      if (res.status !== 503 || attempt > 100) throw new Error(`publishing during the storm: ${res.status} ${await res.text()}`);
+      await new Promise((resolve) => setTimeout(resolve, Number(res.headers.get('retry-after') ?? 1) * 1000));
+    }
+  }
+  return published;
+}
+
+/** (notification, user) pairs of `published` that the users' clients have not shown. */
+export function missing(published: StormRecipients, users: readonly string[], received: Map<string, Set<string>>): number {
+  let count = 0;
+  for (const [id, to] of published) for (const user of to === 'all' ? users : to) if (!received.get(user)?.has(id)) count++;
+  return count;
+}

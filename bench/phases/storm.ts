@@ -21,7 +21,7 @@ import { Inspector } from '../lib/inspector.js';
 import { cpuMicros, rssBytes } from '../lib/proc.js';
 import { onCleanup } from '../lib/children.js';
 import { ROOT, SERVER_NAMES } from '../lib/servers.js';
-import { healthProbe, StormClients } from '../lib/storm.js';
+import { healthProbe, missing as lost, publishToStorm as publish, StormClients } from '../lib/storm.js';
 
 interface StormServer {
   url: string;
@@ -98,35 +98,6 @@ async function herald(): Promise<{ server: StormServer; node: HeraldProcess }> {
     dispose: () => node.dispose(),
   };
   return { server, node };
-}
-
-/** Publishes `count` notifications in batches of 100 (two users each, every 500th to all), retrying 503s; resolves id → recipients. */
-async function publish(node: HeraldProcess, users: string[], count: number, seed: number): Promise<Map<string, string[] | 'all'>> {
-  const token = node.token('bench-publisher', { roles: ['publisher'], expiresIn: 3600 });
-  const published = new Map<string, string[] | 'all'>();
-  for (let from = 0; from < count; from += 100) {
-    const targets = Array.from({ length: Math.min(100, count - from) }, (_, i) => {
-      const k = seed + from + i;
-      return k % 500 === 0 ? ('all' as const) : [users[(k * 7919) % users.length]!, users[(k * 104_729 + 1) % users.length]!];
-    });
-    const body = JSON.stringify({ notifications: targets.map((to, i) => ({ to: to === 'all' ? { all: true } : { users: to }, title: `s${seed + from + i}` })) });
-    for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${node.url}/api/notifications/batch`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
-      if (res.status === 202) {
-        ((await res.json()) as { results: { id: string }[] }).results.forEach((r, i) => published.set(r.id, targets[i]!));
-        break;
-      }
-      if (res.status !== 503 || attempt > 100) throw new Error(`publishing during the storm: ${res.status} ${await res.text()}`);
-      await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
-    }
-  }
-  return published;
-}
-
-function lost(published: Map<string, string[] | 'all'>, users: string[], received: Map<string, Set<string>>): number {
-  let missing = 0;
-  for (const [id, to] of published) for (const user of to === 'all' ? users : to) if (!received.get(user)?.has(id)) missing++;
-  return missing;
 }
 
 /** One storm's figures, by measure (see the rows of `stormPhase`). */

@@ -1,47 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { healthProbe, StormClients } from '../../bench/lib/storm.js';
+import { healthProbe, missing, publishToStorm, StormClients } from '../../bench/lib/storm.js';
 import { metric } from '../helpers.js';
 import { PROCESS_SECRET, startHeraldProcess, type HeraldProcess } from '../herald-process.js';
 
 const SOCKETS = 10_000;
 const STORED = 5_000;
 const DURING = 1_000;
-
-/** Publishes `count` notifications in batches of 100 (each to two users, every 500th to everyone); resolves id → recipients. */
-async function publishMany(node: HeraldProcess, users: string[], count: number, seed: number): Promise<Map<string, string[] | 'all'>> {
-  const published = new Map<string, string[] | 'all'>();
-  const token = node.token('svc', { roles: ['publisher'] });
-  for (let from = 0; from < count; from += 100) {
-    const targets = Array.from({ length: Math.min(100, count - from) }, (_, i) => {
-      const k = seed + from + i;
-      return k % 500 === 0 ? ('all' as const) : [users[(k * 7919) % users.length]!, users[(k * 104_729 + 1) % users.length]!];
-    });
-    const body = JSON.stringify({
-      notifications: targets.map((to, i) => ({ to: to === 'all' ? { all: true } : { users: to }, title: `n${seed + from + i}` })),
-    });
-    let res: Response;
-    // A node that is overloaded answers 503 with Retry-After (SPEC §8): a publisher waits and tries again.
-    for (;;) {
-      res = await fetch(`${node.url}/api/notifications/batch`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
-      if (res.status !== 503) break;
-      await sleep(Number(res.headers.get('retry-after')) * 1000);
-    }
-    expect(res.status).toBe(202);
-    const { results } = (await res.json()) as { results: { id: string }[] };
-    results.forEach((r, i) => published.set(r.id, targets[i]!));
-  }
-  return published;
-}
-
-/** Every (user, id) the published notifications owe, checked against what each user's client showed. */
-function missing(published: Map<string, string[] | 'all'>, users: string[], received: Map<string, Set<string>>): number {
-  let lost = 0;
-  for (const [id, to] of published) {
-    for (const user of to === 'all' ? users : to) if (!received.get(user)?.has(id)) lost++;
-  }
-  return lost;
-}
 
 describe('a reconnect storm (SPEC §8)', () => {
   let herald: HeraldProcess | undefined;
@@ -60,7 +25,7 @@ describe('a reconnect storm (SPEC §8)', () => {
     await clients.connect({ kind: 'herald', url: node.url, users, secret: PROCESS_SECRET });
     // Ten thousand handshakes at once are refused past the burst of 2,000 and come back with backoff.
     await clients.untilLive(SOCKETS, 90_000);
-    const published = await publishMany(node, users, STORED, 0);
+    const published = await publishToStorm(node, users, STORED, 0);
     for (let i = 0; i < 100 && missing(published, users, await clients.received()) > 0; i++) await sleep(200);
     expect(missing(published, users, await clients.received())).toBe(0);
 
@@ -70,7 +35,7 @@ describe('a reconnect storm (SPEC §8)', () => {
     await node.stop('SIGKILL');
     await clients.untilDown(10_000);
     await node.restart();
-    const during = await publishMany(node, users, DURING, STORED);
+    const during = await publishToStorm(node, users, DURING, STORED);
     await clients.untilLive(SOCKETS, 90_000);
     for (const [id, to] of during) published.set(id, to);
     for (let i = 0; i < 150 && missing(published, users, await clients.received()) > 0; i++) await sleep(200);

@@ -164,7 +164,7 @@ const errorDescriptions: Record<ErrorStatus, string> = {
   422: 'A value breaks the schema (`invalid_payload`, `invalid_topic`); `details` name the fields',
   429: 'Too many requests from this caller (`rate_limited`); retry after `Retry-After` seconds',
   500: 'An unexpected failure (`internal`)',
-  503: 'Not ready (`unavailable`)',
+  503: 'Not ready (`unavailable`): the store or Redis is down, the node is shutting down, or (publishing) its event loop is overloaded; retry after `Retry-After` seconds when it is set',
 };
 
 /** The error responses of a route; the 403 says what `forbidden` means there. */
@@ -174,7 +174,7 @@ export function errors(statuses: ErrorStatus[], forbidden?: string): Record<numb
     responses[status] = {
       description: status === 403 && forbidden ? `${forbidden} (\`forbidden\`)` : errorDescriptions[status],
       content: { 'application/json': { schema: errorResponseSchema } },
-      ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } } } } : {}),
+      ...(status === 429 || status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer', minimum: 1 } } } } : {}),
     };
   }
   return responses;

@@ -52,7 +52,7 @@ function registerNotificationRoutes(registry: OpenAPIRegistry): void {
     summary: 'Publish a notification to a user, some users, a topic or everyone',
     request: { headers, body: jsonBody(publishRequestSchema.meta({ id: 'PublishRequest' })) },
     responses: { 202: json('Stored and being delivered (or the first response for this `Idempotency-Key`)', api.publishResponseSchema) },
-    errors: [...WITH_BODY, 409],
+    errors: [...WITH_BODY, 409, 503],
     forbidden: publisherOnly,
   });
   apiRoute(registry, {
@@ -68,7 +68,7 @@ function registerNotificationRoutes(registry: OpenAPIRegistry): void {
       ),
     },
     responses: { 202: json('One result per notification, in order', api.batchResponseSchema) },
-    errors: [...WITH_BODY, 409],
+    errors: [...WITH_BODY, 409, 503],
     forbidden: publisherOnly,
   });
 }
