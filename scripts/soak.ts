@@ -174,7 +174,8 @@ async function run(opts: Options, deployment: Deployment): Promise<number> {
   const sampler = (async () => {
     while (sampling) {
       memory.push(`${elapsed().toFixed(0)} s: ${nodes.map((n) => (n.running ? `${(n.rss() / 2 ** 20).toFixed(0)} MB` : 'down')).join(' / ')}`);
-      for (let i = 0; i < 50 && sampling; i++) await sleep(100);
+      // Twenty readings in a run, at least five seconds apart.
+      for (let i = 0; i < Math.max(50, opts.durationSec / 2) && sampling; i++) await sleep(100);
     }
   })();
 

@@ -1,16 +1,16 @@
 /** How often the event loop is probed. */
 const PROBE_MS = 50;
-/** How long a node counts as overloaded after a probe found the loop late: until the next probes are on time. */
-const HOLD_MS = 200;
 
 /**
  * Whether this node's event loop is overloaded: a timer due every 50 ms
- * measures how late it fires. Past `thresholdMs` of lateness the node is
- * overloaded for the next 200 ms (a few probes), so that a burst of work does
- * not flap the state, and no longer: a storm's one long turn should not turn
- * away the clients that arrive once the loop runs again. After a long block the probe's timer is the first callback to run
- * (timers run before the I/O that queued up meanwhile), so the handshakes and
- * publishes waiting behind the block are already refused.
+ * measures how late it fires. From a probe late by more than `thresholdMs`
+ * until the next probe that is on time, the node is overloaded. After a long
+ * block the probe's timer is the first callback to run (timers run before the
+ * I/O that queued up meanwhile), so the handshakes and publishes waiting
+ * behind the block are refused; once the loop keeps time again (at most 50 ms
+ * later) they are admitted at once, so that a node busy with large fan-outs
+ * refuses the work that queued behind a long turn, not the work it has time
+ * for (holding the state longer left the node idle while publishers waited).
  *
  * @example
  * const load = new LoadMonitor(250);
@@ -20,7 +20,7 @@ const HOLD_MS = 200;
 export class LoadMonitor {
   /** How late the last probe fired, in milliseconds. */
   lagMs = 0;
-  private overloadedUntil = 0;
+  private late = false;
   private due: number;
   private readonly timer: NodeJS.Timeout;
 
@@ -40,7 +40,7 @@ export class LoadMonitor {
 
   /** Whether new work should be refused now. */
   overloaded(): boolean {
-    return this.thresholdMs > 0 && this.now() < this.overloadedUntil;
+    return this.late;
   }
 
   /** What `Retry-After` tells a refused client, in seconds (the header's smallest value). */
@@ -54,8 +54,8 @@ export class LoadMonitor {
     const now = this.now();
     this.lagMs = Math.max(0, now - this.due);
     this.due = now + PROBE_MS;
-    if (this.thresholdMs === 0 || this.lagMs <= this.thresholdMs) return;
-    if (now >= this.overloadedUntil) this.onOverload(this.lagMs);
-    this.overloadedUntil = now + HOLD_MS;
+    const late = this.thresholdMs > 0 && this.lagMs > this.thresholdMs;
+    if (late && !this.late) this.onOverload(this.lagMs);
+    this.late = late;
   }
 }
