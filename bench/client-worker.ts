@@ -6,6 +6,7 @@
  */
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Histogram, nowMicros } from './lib/histogram.js';
@@ -106,8 +107,9 @@ async function connectAll(req: Extract<WorkerRequest, { op: 'connect' }>): Promi
   let next = 0;
   let connected = 0;
   let failed = 0;
+  let refused = 0;
   let error: string | undefined;
-  const one = async (index: number) => {
+  const one = async (index: number, tries = 1): Promise<void> => {
     const token = req.kind === 'herald' ? tokenFor(index, req.secret!) : undefined;
     const localAddress = req.localAddresses[Math.floor(attempts++ / req.perAddress) % req.localAddresses.length]!;
     const attempt = req.kind === 'ws' ? connectWs(req.url, localAddress) : connectSocketIo(req.url, localAddress, token);
@@ -119,6 +121,14 @@ async function connectAll(req: Extract<WorkerRequest, { op: 'connect' }>): Promi
       clients.push(await Promise.race([attempt, timeout]));
       connected++;
     } catch (err) {
+      // A handshake refused with 503 (admission, overload: SPEC §8) is tried again after its
+      // Retry-After, as socket.io-client's reconnection would; counted, and failed after 5 tries.
+      if (/websocket error|unexpected server response: 503/i.test((err as Error).message) && tries < 5) {
+        refused++;
+        clearTimeout(timer);
+        await sleep(1000);
+        return one(index, tries + 1);
+      }
       failed++;
       error ??= (err as Error).message;
       // An attempt that connects after its timeout counts as live: close it, which also counts it off.
@@ -131,7 +141,7 @@ async function connectAll(req: Extract<WorkerRequest, { op: 'connect' }>): Promi
     while (next < req.count) await one(req.from + next++);
   };
   await Promise.all(Array.from({ length: Math.min(req.concurrency, req.count) }, lane));
-  return { connected, failed, ms: Date.now() - started, ...(error ? { error } : {}) };
+  return { connected, failed, refused, ms: Date.now() - started, ...(error ? { error } : {}) };
 }
 
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
@@ -158,7 +168,7 @@ async function handle(req: WorkerRequest): Promise<WorkerReply> {
 process.on('message', (message: { id: number; req: WorkerRequest }) => {
   handle(message.req).then(
     (reply) => send({ id: message.id, reply }),
-    (err: unknown) => send({ id: message.id, reply: { connected: 0, failed: 0, ms: 0, error: String(err) } }),
+    (err: unknown) => send({ id: message.id, reply: { connected: 0, failed: 0, refused: 0, ms: 0, error: String(err) } }),
   );
 });
 // The driver is gone (finished, or killed): nothing here may outlive it.

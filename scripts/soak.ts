@@ -100,9 +100,14 @@ async function run(opts: Options, deployment: Deployment): Promise<number> {
     for (let k = 0; k < (i % 10 === 0 ? 2 : 1); k++) {
       const n = clients.length;
       const record = ledger.client(user);
+      let resumePoint = 0;
       const socket = followFeed(deployment.entry, {
-        token: () => nodes[0]!.token(user, { expiresIn: 24 * 3600 }),
+        token: () => {
+          ledger.note(record, `connecting with lastSeq ${resumePoint}`);
+          return nodes[0]!.token(user, { expiresIn: 24 * 3600 });
+        },
         show: (entry, via) => ledger.shown(record, entry, via),
+        saveLastSeq: (seq) => (resumePoint = seq),
         lastSeq: 0,
         socket: {
           transports: ['websocket'],
@@ -114,7 +119,13 @@ async function run(opts: Options, deployment: Deployment): Promise<number> {
       });
       // Raw arrivals, for the duplicate count: live events and `ready.missed` items (followFeed drops the repeats).
       socket.on('notification', (entry: { id: string }) => ledger.arrived(record, entry));
-      socket.on('ready', (ready: { missed: { id: string; seq: number }[] }) => {
+      socket.on('disconnect', (reason) => ledger.note(record, `disconnect (${reason})`));
+      socket.onAnyOutgoing((event: string, body: { afterSeq?: number }) => {
+        if (event === 'sync') ledger.note(record, `sync after ${body.afterSeq}`);
+      });
+      socket.on('ready', (ready: { node?: string; missed: { id: string; seq: number }[]; hasMore: boolean }) => {
+        const range = ready.missed.length > 0 ? `${ready.missed[0]!.seq}..${ready.missed.at(-1)!.seq}` : 'none';
+        ledger.note(record, `ready on ${ready.node ?? '?'}: missed ${ready.missed.length} (${range}), hasMore ${ready.hasMore}`);
         ledger.page(record, ready.missed);
         for (const entry of ready.missed) ledger.arrived(record, entry);
       });
@@ -236,7 +247,7 @@ async function run(opts: Options, deployment: Deployment): Promise<number> {
   for (let i = 0; i < 60 && ledger.lost().count > 0; i++) await sleep(1000);
   sampling = false;
   await sampler;
-  const { count: lost, examples } = ledger.lost();
+  const { count: lost, examples, explained } = ledger.lost();
   const duplicates = ledger.duplicates();
   const outOfOrder = ledger.clients.reduce((sum, c) => sum + c.outOfOrder, 0);
   const latency = ledger.liveLatency();
@@ -247,6 +258,7 @@ async function run(opts: Options, deployment: Deployment): Promise<number> {
   log(`memory (RSS per node): ${memory.join(', ')}`);
   log(`unhandled rejections in the nodes: ${unhandled.reduce((a, b) => a + b, 0)}`);
   if (examples.length > 0) log(`lost, for example: ${examples.join('; ')}`);
+  for (const text of explained) log(`lost, traced: ${text}`);
   const closes = await Promise.all(nodes.map((n) => (n.running ? metricOf(n.url, 'herald_slow_consumer_closes_total') : 0)));
   log(`slow-consumer closes (since the last restart): ${closes.join(' / ')}; clients not connected at the end: ${clients.filter((c) => !c.socket.connected).length}`);
   process.stdout.write(`lost ${lost}, duplicates ${duplicates}, out of order ${outOfOrder}\n`);

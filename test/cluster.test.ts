@@ -1,14 +1,18 @@
 import { Redis } from 'ioredis';
+import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../server/src/domain/notification.js';
 import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../server/src/realtime/admin-directory.js';
 import { collect, emitAck, eventually, nextEvent, sleep, startServer, type TestServer } from './helpers.js';
+import { followFeed } from '../scripts/soak/follow-feed.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
 /** Three nodes on one Redis, in this process; each test starts on an empty Redis. */
 describe('a cluster of three nodes', () => {
   let redis: RedisProcess;
   let nodes: TestServer[] = [];
+  /** Clients a test opens itself, closed after it. */
+  const clients: Socket[] = [];
   let a: TestServer, b: TestServer, c: TestServer;
 
   beforeAll(async () => {
@@ -28,6 +32,7 @@ describe('a cluster of three nodes', () => {
     await eventually(async () => (await stats(a)).nodes.length === 3, 3000);
   });
   afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
     await Promise.all(nodes.map((n) => n.close()));
   });
 
@@ -154,5 +159,38 @@ describe('a cluster of three nodes', () => {
     await x.connect('kim');
     await y.connect('kim');
     await expect(x.connect('kim')).rejects.toMatchObject({ message: 'forbidden', data: { code: 'too_many_connections' } });
+  });
+  it("lets the README client page all of what ready.missed brings when it starts more than a page before lastSeq", async () => {
+    // In a cluster `missed` starts a seq-clock bucket (10 s) before lastSeq. Everything below is
+    // published within one bucket, after the nodes have ticked the one before: missed starts at
+    // the first entry, 250 below lastSeq. A client that paged on from lastSeq rather than from the
+    // last entry paged skipped entries 101-250, which it may never have had live.
+    const bucketMs = 10_000;
+    if (Date.now() % bucketMs > bucketMs - 3000) await sleep(bucketMs - (Date.now() % bucketMs) + 200);
+    for (let batch = 0; batch < 3; batch++) {
+      const notifications = Array.from({ length: 100 }, (_, i) => ({ to: { user: 'alice' }, title: `n${batch * 100 + i}` }));
+      const res = await a.request('POST', '/api/notifications/batch', { token: publisher(), body: { notifications } });
+      expect(res.status).toBe(202);
+    }
+    const { socket } = await b.connect('alice');
+    const all: { id: string; seq: number }[] = [];
+    for (let after = 0; ; ) {
+      const page = (await emitAck(socket, 'sync', { afterSeq: after, limit: 100 })) as { items: { id: string; seq: number }[]; hasMore: boolean };
+      all.push(...page.items);
+      if (!page.hasMore) break;
+      after = page.items.at(-1)!.seq;
+    }
+    socket.disconnect();
+    expect(all).toHaveLength(300);
+
+    const shown = new Set<string>();
+    const ready = new Promise<{ missed: { seq: number }[] }>((resolve) => {
+      const client = followFeed(c.url, { token: () => c.token('alice'), show: (n) => shown.add(n.id), lastSeq: all[249]!.seq, socket: { transports: ['websocket'], forceNew: true } });
+      client.once('ready', resolve);
+      clients.push(client);
+    });
+    expect((await ready).missed[0]!.seq).toBe(all[0]!.seq);
+    await eventually(() => shown.size === 300, 5000);
+    expect(all.filter((n) => !shown.has(n.id))).toEqual([]);
   });
 });

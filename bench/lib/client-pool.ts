@@ -115,8 +115,11 @@ export class ClientPool {
     return Promise.all(this.workers.map((w) => this.call(w, req) as Promise<T>));
   }
 
-  /** Opens `count` more sockets; throws if any fails. Resolves with the time it took. */
-  async connect(opts: ConnectOptions): Promise<{ ms: number; connected: number }> {
+  /**
+   * Opens `count` more sockets; throws if any fails. Resolves with the time it
+   * took and how many attempts a server refused with 503 and were tried again.
+   */
+  async connect(opts: ConnectOptions): Promise<{ ms: number; connected: number; refused: number }> {
     const started = Date.now();
     const share = (i: number) => Math.floor(opts.count / this.size) + (i < opts.count % this.size ? 1 : 0);
     let from = this.nextIndex;
@@ -136,7 +139,7 @@ export class ClientPool {
       };
       from += count;
       return this.call(worker, req).then((reply) => {
-        const r = reply as { connected: number; failed: number; error?: string };
+        const r = reply as { connected: number; failed: number; refused: number; error?: string };
         worker.sockets += r.connected;
         return r;
       });
@@ -145,10 +148,11 @@ export class ClientPool {
     const replies = await Promise.all(calls);
     const failed = replies.reduce((sum, r) => sum + r.failed, 0);
     const connected = replies.reduce((sum, r) => sum + r.connected, 0);
+    const refused = replies.reduce((sum, r) => sum + r.refused, 0);
     if (failed > 0) {
       throw new Error(`${failed} of ${opts.count} ${opts.kind} connections failed: ${replies.find((r) => r.error)?.error}`);
     }
-    return { ms: Date.now() - started, connected };
+    return { ms: Date.now() - started, connected, refused };
   }
 
   /** Messages received by every socket so far, and the sockets still connected. */

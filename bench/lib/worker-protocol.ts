@@ -33,7 +33,8 @@ export type WorkerRequest =
   | { op: 'close' };
 
 export type WorkerReply =
-  | { connected: number; failed: number; ms: number; error?: string; remote?: string }
+  /** `refused`: attempts answered 503 and tried again. */
+  | { connected: number; failed: number; refused: number; ms: number; error?: string; remote?: string }
   | { received: number; live: number }
   | { histogram: HistogramData }
   | { closed: number }

@@ -57,7 +57,8 @@ export async function memoryPhase(ctx: Context): Promise<void> {
       await sleep(memory.settleMs);
       const base = await read(server);
       for (const n of ns) {
-        const { ms } = await pool.connect({ kind, url: server.url, count: n - pool.sockets, secret: BENCH_SECRET });
+        const { ms, refused } = await pool.connect({ kind, url: server.url, count: n - pool.sockets, secret: BENCH_SECRET });
+        if (refused > 0) ctx.results.notes.push(`memory: ${SERVER_NAMES[kind]} refused ${refused} connection attempts with 503 (admission, SPEC §8) while ${n} were opened; each was tried again after a second`);
         await sleep(memory.settleMs);
         const live = (await pool.counters()).live;
         const at = await read(server);

@@ -49,11 +49,17 @@ export function followFeed(url: string, opts: FollowFeedOptions): Socket {
     const mine = ++generation;
     let page = missed;
     let more = hasMore;
+    // Each page follows on from the last entry paged, which in a cluster can be below lastSeq:
+    // there `missed` may start before it (live delivery between nodes is not in seq order).
+    let paged = lastSeq ?? 0;
     for (;;) {
       for (const n of page) show(n, 'page');
-      if (page.length > 0) resumeAfter(page[page.length - 1]!.seq);  // the next page starts after the last one paged
+      if (page.length > 0) {
+        paged = page[page.length - 1]!.seq;
+        resumeAfter(paged);
+      }
       if (!more) break;
-      const res = await socket.timeout(10_000).emitWithAck('sync', { afterSeq: lastSeq ?? 0, limit: 100 }).catch(() => undefined);
+      const res = await socket.timeout(10_000).emitWithAck('sync', { afterSeq: paged, limit: 100 }).catch(() => undefined);
       if (mine !== generation) return;      // reconnected meanwhile: that catch-up resumes from lastSeq
       if (!res?.ok) {                       // rate limited, store unavailable, timed out: reconnect and resume
         socket.io.engine.close();

@@ -30,6 +30,8 @@ export interface ClientRecord {
   outOfOrder: number;
   lastPageSeq: number;
   lastLiveSeq: number;
+  /** The last 200 connection events (connects with the resume point, readies, pages asked, disconnects), for the report of a loss. */
+  trace: string[];
 }
 
 export class Ledger {
@@ -49,7 +51,7 @@ export class Ledger {
   ) {}
 
   client(user: string): ClientRecord {
-    const record: ClientRecord = { user, shown: new Map(), arrivals: new Map(), outOfOrder: 0, lastPageSeq: 0, lastLiveSeq: 0 };
+    const record: ClientRecord = { user, shown: new Map(), arrivals: new Map(), outOfOrder: 0, lastPageSeq: 0, lastLiveSeq: 0, trace: [] };
     this.clients.push(record);
     return record;
   }
@@ -64,6 +66,29 @@ export class Ledger {
       if (this.liveOrdered && n.seq <= client.lastLiveSeq) client.outOfOrder++;
       client.lastLiveSeq = Math.max(client.lastLiveSeq, n.seq);
     }
+  }
+
+  /** Notes a connection event of the client, with the time. */
+  note(client: ClientRecord, event: string): void {
+    client.trace.push(`${(this.clock() / 1000).toFixed(2)} s ${event}`);
+    if (client.trace.length > 200) client.trace.shift();
+  }
+
+  /**
+   * What the client went through around a lost entry: its connection events,
+   * and the entries it was shown near the entry's seq (known from another
+   * client that got it), with how and when.
+   */
+  explain(client: ClientRecord, id: string): string {
+    const seq = this.clients.map((c) => c.shown.get(id)?.seq).find((s) => s !== undefined);
+    const near =
+      seq === undefined
+        ? []
+        : [...client.shown.values()]
+            .filter((e) => Math.abs(e.seq - seq) <= 30)
+            .sort((a, b) => a.seq - b.seq)
+            .map((e) => `${e.seq} ${e.via} at ${(e.at / 1000).toFixed(2)} s`);
+    return [`${id}: seq ${seq ?? 'unknown (no client got it)'}`, `  events: ${client.trace.join(' | ')}`, `  shown near it: ${near.join(', ')}`].join('\n');
   }
 
   /** A page as the server sent it (`ready.missed`): strictly increasing seqs. */
@@ -90,11 +115,12 @@ export class Ledger {
   }
 
   /** (notification, client) pairs owed and not shown. */
-  lost(): { count: number; examples: string[] } {
+  lost(): { count: number; examples: string[]; explained: string[] } {
     const byUser = new Map<string, ClientRecord[]>();
     for (const c of this.clients) byUser.set(c.user, [...(byUser.get(c.user) ?? []), c]);
     let count = 0;
     const examples: string[] = [];
+    const explained: string[] = [];
     for (const a of this.acknowledged) {
       for (const user of this.recipientsOf(a.to)) {
         for (const c of byUser.get(user) ?? []) {
@@ -103,11 +129,12 @@ export class Ledger {
           if (examples.length < 5) {
             const to = 'users' in a.to ? `users ${a.to.users.length}` : 'topic' in a.to ? `topic ${a.to.topic}` : 'all';
             examples.push(`${a.id} (${to}, sent at ${(a.sentAt / 1000).toFixed(1)} s) for ${user} (client ${this.clients.indexOf(c)})`);
+            if (explained.length < 2) explained.push(this.explain(c, a.id));
           }
         }
       }
     }
-    return { count, examples };
+    return { count, examples, explained };
   }
 
   /** Deliveries owed in all (the denominator of `lost`). */

@@ -96,7 +96,7 @@ export class HeraldMetrics implements PublishObserver, EdgeCounters {
     this.publishesRefused.inc({ reason: 'overload' }, 0);
     this.overloads = new Counter({
       name: 'herald_overloads_total',
-      help: 'Times the event loop lagged past OVERLOAD_LAG_MS (each starts at least a second of refusals)',
+      help: 'Times the event loop lagged past OVERLOAD_LAG_MS (each starts refusals until the loop keeps time again)',
       registers: [this.registry],
     });
     this.catchUpBatchSize = new Histogram({
@@ -120,7 +120,7 @@ export class HeraldMetrics implements PublishObserver, EdgeCounters {
     });
     new Gauge({
       name: 'herald_handshakes_waiting',
-      help: 'New handshakes past MAX_HANDSHAKES_PER_SEC waiting for a slot (at most two seconds each)',
+      help: 'New handshakes past MAX_HANDSHAKES_PER_SEC waiting for a slot (at most ten seconds each)',
       registers: [this.registry],
       collect() {
         this.set(sources.handshakesWaiting?.() ?? 0);
