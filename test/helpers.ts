@@ -34,7 +34,10 @@ export type ClientOptions = Partial<ManagerOptions & SocketOptions> & { roles?: 
 /** Starts a real Herald on port 0 with a fresh SQLite folder (or the one given). */
 export async function startServer(env: Record<string, string> = {}, deps: HeraldDeps = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'herald-test-'));
-  const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', ...env, DATA_DIR: dataDir });
+  // OVERLOAD_LAG_MS off unless a test sets it: this server shares its event loop with the test,
+  // whose own synchronous work (an RSA key pair, a large fixture) would read as overload and turn
+  // the next handshake away with 503 (test/admission.test.ts and the process tests keep the default).
+  const config = loadConfig({ JWT_SECRET: SECRET, LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0', OVERLOAD_LAG_MS: '0', ...env, DATA_DIR: dataDir });
   const herald = await createHerald(config, { logger: createLogger(config.logLevel), ...deps });
   await new Promise<void>((resolve) => herald.http.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(herald.http.address() as AddressInfo).port}`;
