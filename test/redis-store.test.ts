@@ -205,6 +205,24 @@ describe('RedisStore in a cluster', () => {
     expect(b!.missed.items).toEqual([]);
   });
 
+  it('resumes a lastSeq newer than every note of the seq clock from the bucket before the current one', async () => {
+    let now = Date.UTC(2026, 11, 2, 12, 0, 0);
+    const store = new RedisStore({ redis, prefix: uniquePrefix(), now: () => now });
+    stores.push(store);
+    const put = async (title: string) => (await store.append([{ notification: notification(title), streams: ['user:ida'] }]))[0]!.entries[0]!.seq;
+    const missedAfter = async (afterSeq: number) => (await store.catchUp([{ userId: 'ida', afterSeq, limit: 100 }]))[0]!.missed.items.map((n) => n.title);
+    await put('old');
+    await store.tickSeqClock();
+    now += 10_000;
+    // In the current bucket: a heartbeat, then entries no heartbeat has noted yet.
+    await put('a');
+    await store.tickSeqClock();
+    await put('b');
+    const c = await put('c');
+    // From c: back to the end of the bucket before the current one (after 'old'), not to the last note (after 'a').
+    expect(await missedAfter(c)).toEqual(['a', 'b', 'c']);
+  });
+
   it('refuses a client with a keyPrefix, whose keys its scripts could not see', async () => {
     const prefixed = new Redis(server.url, { keyPrefix: 'x:', lazyConnect: true });
     expect(() => new RedisStore({ redis: prefixed })).toThrow(/prefix/);

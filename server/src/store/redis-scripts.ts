@@ -227,28 +227,27 @@ redis.call('ZADD', P .. 'gaps', ARGV[3], ARGV[2] .. ':' .. ARGV[3])
 `);
 
 /**
- * ARGV: prefix, back (buckets), then afterSeq per request. Where a reconnecting
+ * ARGV: prefix, back (buckets), the current bucket, then afterSeq per request. Where a reconnecting
  * client should resume from, given the last seq it saw live: live delivery
  * between nodes is not in seq order (an entry published on one node can arrive
  * after a later one published on this node), so a client that dropped right
  * then may hold a lastSeq past an entry it never got. Each afterSeq is moved
  * back to the highest seq of the clock bucket `back` buckets before the one it
- * falls in, and to the start of any recorded gap it falls in. The client drops
+ * falls in (the current bucket when no heartbeat has noted it yet), and to the
+ * start of any recorded gap it falls in. The client drops
  * what it had already by seq. Returns the resume points in order.
  */
 export const RESUME_POINTS = new LuaScript(`${PRELUDE}
 local back = tonumber(ARGV[2])
+local current = tonumber(ARGV[3])
 local out = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local x = tonumber(ARGV[i])
   local resume = x
   local at = redis.call('ZRANGEBYSCORE', P .. 'seqclock', num(x), '+inf', 'LIMIT', 0, 1)[1]
-  local bucket = at and tonumber(at)
-  if not bucket then
-    local newest = redis.call('ZREVRANGE', P .. 'seqclock', 0, 0)[1]
-    bucket = newest and tonumber(newest) + 1
-  end
-  if bucket then
+  -- A seq newer than every note of the clock was handed out in the current bucket.
+  local bucket = at and tonumber(at) or current
+  if redis.call('EXISTS', P .. 'seqclock') == 1 then
     -- No bucket that far back: the clock (or the deployment) is younger, or pruned; what is
     -- older than it is gone from the feeds too, so all of it is read again.
     resume = 0

@@ -203,7 +203,7 @@ export class RedisStore implements NotificationStore {
   async catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]> {
     // Resume a little earlier than asked: see RESUME_POINTS. One script call for the whole batch.
     const asked = requests.flatMap((r) => (r.afterSeq === undefined ? [] : [r.afterSeq]));
-    const resumePoints = asked.length === 0 ? [] : ((await this.script(RESUME_POINTS, [RESUME_BUCKETS_BACK, ...asked])) as number[]);
+    const resumePoints = asked.length === 0 ? [] : ((await this.script(RESUME_POINTS, [RESUME_BUCKETS_BACK, Math.floor(this.now() / SEQ_CLOCK_BUCKET_MS), ...asked])) as number[]);
     let nextPoint = 0;
     const calls: PipelinedCall[] = [];
     for (const { userId, afterSeq, limit } of requests) {
