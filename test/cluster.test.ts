@@ -156,10 +156,13 @@ describe('a cluster of three nodes', () => {
     const env = (id: string) => ({ REDIS_URL: redis.url, NODE_ID: id, NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', MAX_CONNECTIONS_PER_USER: '2' });
     nodes = await Promise.all(['cap-a', 'cap-b'].map((id) => startServer(env(id))));
     const [x, y] = nodes as [TestServer, TestServer];
+    // The cap counts the sockets on the nodes a node knows of: wait until each has seen the other's heartbeat.
+    await eventually(async () => (await stats(x)).nodes.length === 2 && (await stats(y)).nodes.length === 2, 3000);
     await x.connect('kim');
     await y.connect('kim');
     await expect(x.connect('kim')).rejects.toMatchObject({ message: 'forbidden', data: { code: 'too_many_connections' } });
   });
+
   it("lets the README client page all of what ready.missed brings when it starts more than a page before lastSeq", async () => {
     // In a cluster `missed` starts a seq-clock bucket (10 s) before lastSeq. Everything below is
     // published within one bucket, after the nodes have ticked the one before: missed starts at
