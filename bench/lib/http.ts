@@ -1,5 +1,6 @@
 /** A keep-alive HTTP client for the driver: small, and light on the driver's CPU. */
 import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface HttpResponse {
   status: number;
@@ -67,4 +68,18 @@ export async function inParallel(count: number, concurrency: number, task: (i: n
     while (next < count) await task(next++);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+}
+
+/**
+ * `fetch`, waiting out a `503` with `Retry-After` (an overloaded or starting
+ * node, SPEC §8) and sending again, as a publisher does, at most `tries` times;
+ * resolves the last response.
+ */
+export async function fetchWaitingOut503(url: string, init: RequestInit, tries = 10): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, init);
+    if (res.status !== 503 || attempt >= tries) return res;
+    await res.arrayBuffer();
+    await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
+  }
 }

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { forkChild, stopChild, type Child } from './children.js';
 import { Histogram } from './histogram.js';
+import { fetchWaitingOut503 } from './http.js';
 
 const WORKER = fileURLToPath(new URL('../storm-worker.ts', import.meta.url));
 const PROBE = fileURLToPath(new URL('../health-probe.ts', import.meta.url));
@@ -181,7 +182,6 @@ export function healthProbe(url: string): { ready: Promise<void>; stop(): Promis
   };
 }
 
-
 /** Whom a storm notification is for: some users, or everyone. */
 export type StormRecipients = Map<string, string[] | 'all'>;
 
@@ -204,15 +204,10 @@ export async function publishToStorm(
       return k % 500 === 0 ? ('all' as const) : [users[(k * 7919) % users.length]!, users[(k * 104_729 + 1) % users.length]!];
     });
     const body = JSON.stringify({ notifications: targets.map((to, i) => ({ to: to === 'all' ? { all: true } : { users: to }, title: `s${seed + from + i}` })) });
-    for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${node.url}/api/notifications/batch`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
-      if (res.status === 202) {
-        ((await res.json()) as { results: { id: string }[] }).results.forEach((r, i) => published.set(r.id, targets[i]!));
-        break;
-      }
-      if (res.status !== 503 || attempt > 100) throw new Error(`publishing during the storm: ${res.status} ${await res.text()}`);
-      await new Promise((resolve) => setTimeout(resolve, Number(res.headers.get('retry-after') ?? 1) * 1000));
-    }
+    const init = { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body };
+    const res = await fetchWaitingOut503(`${node.url}/api/notifications/batch`, init, 100);
+    if (res.status !== 202) throw new Error(`publishing during the storm: ${res.status} ${await res.text()}`);
+    ((await res.json()) as { results: { id: string }[] }).results.forEach((r, i) => published.set(r.id, targets[i]!));
   }
   return published;
 }

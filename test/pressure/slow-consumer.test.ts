@@ -2,6 +2,7 @@ import type { Socket as TcpSocket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fetchWaitingOut503 } from '../../bench/lib/http.js';
 import { followFeed } from '../../scripts/soak/follow-feed.js';
 import { startHeraldProcess, type HeraldProcess } from '../herald-process.js';
 import { eventually, metric } from '../helpers.js';
@@ -57,17 +58,11 @@ async function subscribe(herald: HeraldProcess, user: string, topic: string): Pr
  * publisher does.
  */
 async function publish(herald: HeraldProcess, token: string, body: object): Promise<string> {
-  const send = () =>
-    fetch(`${herald.url}/api/notifications`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  let res = await send();
-  for (let tries = 1; res.status === 503 && tries < 10; tries++) {
-    await sleep(Number(res.headers.get('retry-after')) * 1000);
-    res = await send();
-  }
+  const res = await fetchWaitingOut503(`${herald.url}/api/notifications`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
