@@ -240,6 +240,7 @@ redis.call('ZADD', P .. 'gaps', ARGV[3], ARGV[2] .. ':' .. ARGV[3])
 export const RESUME_POINTS = new LuaScript(`${PRELUDE}
 local back = tonumber(ARGV[2])
 local current = tonumber(ARGV[3])
+local clocked = redis.call('EXISTS', P .. 'seqclock') == 1
 local out = {}
 for i = 4, #ARGV do
   local x = tonumber(ARGV[i])
@@ -247,7 +248,7 @@ for i = 4, #ARGV do
   local at = redis.call('ZRANGEBYSCORE', P .. 'seqclock', num(x), '+inf', 'LIMIT', 0, 1)[1]
   -- A seq newer than every note of the clock was handed out in the current bucket.
   local bucket = at and tonumber(at) or current
-  if redis.call('EXISTS', P .. 'seqclock') == 1 then
+  if clocked then
     -- No bucket that far back: the clock (or the deployment) is younger, or pruned; what is
     -- older than it is gone from the feeds too, so all of it is read again.
     resume = 0
