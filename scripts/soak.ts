@@ -42,7 +42,7 @@ function parseOptions(argv: string[]): Options {
 const started = performance.now();
 /** Times in the ledger are since the start of the run. */
 const sinceStart = () => performance.now() - started;
-const elapsed = () => (performance.now() - started) / 1000;
+const elapsed = () => sinceStart() / 1000;
 const log = (line: string) => process.stdout.write(`[${elapsed().toFixed(1).padStart(6)} s] ${line}\n`);
 const TOPICS = ['t0', 't1', 't2', 't3', 't4'];
 const BULK = 'bulk';

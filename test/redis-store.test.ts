@@ -167,28 +167,40 @@ describe('RedisStore in a cluster', () => {
     expect(await store.unreadCounts(['hana', 'nobody'])).toEqual([1, 0]);
   });
 
-  it('resumes a reconnecting client a clock bucket before its lastSeq, and from the start of a recorded delivery gap', async () => {
+  /**
+   * A store on a clock the test moves (`later(ms)`), with `put` (an entry for ida; resolves its seq)
+   * and `missedAfter` (the titles of ida's catch-up after a seq).
+   */
+  function clockedStore() {
     let now = Date.UTC(2026, 11, 2, 12, 0, 0);
     const store = new RedisStore({ redis, prefix: uniquePrefix(), now: () => now });
     stores.push(store);
-    const put = async (title: string) => (await store.append([{ notification: notification(title), streams: ['user:ida'] }]))[0]!.entries[0]!.seq;
-    const missedAfter = async (afterSeq: number) => (await store.catchUp([{ userId: 'ida', afterSeq, limit: 100 }]))[0]!.missed.items.map((n) => n.title);
+    return {
+      store,
+      later: (ms: number) => void (now += ms),
+      put: async (title: string) => (await store.append([{ notification: notification(title), streams: ['user:ida'] }]))[0]!.entries[0]!.seq,
+      missedAfter: async (afterSeq: number) => (await store.catchUp([{ userId: 'ida', afterSeq, limit: 100 }]))[0]!.missed.items.map((n) => n.title),
+    };
+  }
+
+  it('resumes a reconnecting client a clock bucket before its lastSeq, and from the start of a recorded delivery gap', async () => {
+    const { store, later, put, missedAfter } = clockedStore();
     // Without any heartbeat there is no clock to go by: no earlier start.
     const s1 = await put('s1');
     expect(await missedAfter(s1)).toEqual([]);
     // A clock younger than a bucket before s1: the whole feed is read again.
     await store.tickSeqClock();
-    now += 10_000;
+    later(10_000);
     expect(await missedAfter(s1)).toEqual(['s1']);
     // Heartbeats note the seq in 10 s buckets; then one entry per bucket.
     await store.tickSeqClock();
-    now += 10_000;
+    later(10_000);
     const s2 = await put('s2');
     await store.tickSeqClock();
-    now += 10_000;
+    later(10_000);
     const s3 = await put('s3');
     await store.tickSeqClock();
-    now += 10_000;
+    later(10_000);
     await store.tickSeqClock();
     // From s3: back to the end of the bucket before s3's, i.e. after s2; from s2: after s1.
     expect(await missedAfter(s3)).toEqual(['s3']);
@@ -206,14 +218,10 @@ describe('RedisStore in a cluster', () => {
   });
 
   it('resumes a lastSeq newer than every note of the seq clock from the bucket before the current one', async () => {
-    let now = Date.UTC(2026, 11, 2, 12, 0, 0);
-    const store = new RedisStore({ redis, prefix: uniquePrefix(), now: () => now });
-    stores.push(store);
-    const put = async (title: string) => (await store.append([{ notification: notification(title), streams: ['user:ida'] }]))[0]!.entries[0]!.seq;
-    const missedAfter = async (afterSeq: number) => (await store.catchUp([{ userId: 'ida', afterSeq, limit: 100 }]))[0]!.missed.items.map((n) => n.title);
+    const { store, later, put, missedAfter } = clockedStore();
     await put('old');
     await store.tickSeqClock();
-    now += 10_000;
+    later(10_000);
     // In the current bucket: a heartbeat, then entries no heartbeat has noted yet.
     await put('a');
     await store.tickSeqClock();
