@@ -245,10 +245,10 @@ local out = {}
 for i = 4, #ARGV do
   local x = tonumber(ARGV[i])
   local resume = x
-  local at = redis.call('ZRANGEBYSCORE', P .. 'seqclock', num(x), '+inf', 'LIMIT', 0, 1)[1]
-  -- A seq newer than every note of the clock was handed out in the current bucket.
-  local bucket = at and tonumber(at) or current
   if clocked then
+    local at = redis.call('ZRANGEBYSCORE', P .. 'seqclock', num(x), '+inf', 'LIMIT', 0, 1)[1]
+    -- A seq newer than every note of the clock was handed out in the current bucket.
+    local bucket = at and tonumber(at) or current
     -- No bucket that far back: the clock (or the deployment) is younger, or pruned; what is
     -- older than it is gone from the feeds too, so all of it is read again.
     resume = 0
