@@ -5,7 +5,8 @@
 # or the whole cluster (Redis, two nodes, nginx) with `docker compose up`.
 
 # ---- build: dependencies (better-sqlite3 compiles from source when no prebuilt
-# binary can be fetched), the admin UI, then the dev dependencies pruned away.
+# binary can be fetched), the admin UI and the server bundle, then the dev
+# dependencies pruned away.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -23,6 +24,7 @@ COPY . .
 # only serves admin-ui/dist (and never runs npm's prestart).
 RUN node scripts/build-admin.mjs --force \
  && mkdir -p admin-ui/dist \
+ && node scripts/build-server.mjs --force \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 # ---- runtime: no compiler, no dev dependencies, not root.
@@ -34,7 +36,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/server/src ./server/src
+COPY --from=build /app/dist/server ./dist/server
 COPY --from=build /app/admin-ui/dist ./admin-ui/dist
 # The image's `node` user (uid 1000) owns only the data folder.
 RUN mkdir -p /data && chown node:node /data
@@ -46,6 +48,7 @@ STOPSIGNAL SIGTERM
 # No curl in the slim image: Node's fetch asks /readyz (200 when the store, and Redis, answer).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# tsx is a runtime dependency: the TypeScript sources run as they are, no build step.
-# The V8 flag is server/src/node-flags.ts (test/node-flags.test.ts keeps the two in step).
-CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "server/src/main.ts"]
+# The server runs from its bundle (scripts/build-server.mjs: it starts faster than the
+# TypeScript sources through tsx). The flags are server/src/node-flags.ts
+# (test/node-flags.test.ts keeps the two in step).
+CMD ["node", "--max-semi-space-size=64", "--enable-source-maps", "dist/server/main.mjs"]

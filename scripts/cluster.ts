@@ -26,6 +26,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import { NODE_FLAGS } from '../server/src/node-flags.js';
+import { ensureBundle, SERVER_BUNDLE } from './server-bundle.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -182,9 +183,10 @@ async function main(): Promise<void> {
   await waitUntil(`Redis answered on port ${redisPort}`, redis, () => answersPing(redisPort), 10_000);
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
 
+  ensureBundle();
   const nodes = ports.map((port, i) => {
     const id = `node-${i + 1}`;
-    const child = start(id, process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'server/src/main.ts'], {
+    const child = start(id, process.execPath, [...NODE_FLAGS, SERVER_BUNDLE], {
       ...process.env,
       HOST: '127.0.0.1',
       PORT: String(port),

@@ -6,6 +6,8 @@ import { io as connectClient } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Notification } from '../server/src/domain/notification.js';
 import type { ReadyPayload } from '../server/src/realtime/events.js';
+import { SERVER_BUNDLE } from '../scripts/server-bundle.js';
+import { NODE_FLAGS } from '../server/src/node-flags.js';
 import type { AdminStats } from '../server/src/realtime/admin-directory.js';
 import { eventually, freePort, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
@@ -137,7 +139,7 @@ describe('cluster faults', () => {
     servers.push(a);
     const port = await freePort();
     const dataDir = mkdtempSync(path.join(tmpdir(), 'herald-victim-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_BUNDLE], {
       cwd: path.resolve(import.meta.dirname, '..'),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, JWT_SECRET: SECRET, REDIS_URL: redis.url, NODE_ID: 'victim', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...FAST },
       stdio: 'ignore',

@@ -162,14 +162,15 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/npm ci/);
   });
 
-  it('runs the server with tsx as a non-root user, with its data in /data', () => {
+  it('builds the server bundle and runs it as a non-root user, with its data in /data', () => {
     const user = instruction('USER').at(-1);
     expect(user).toBeDefined();
     expect(user!.trim().split(/\s+/)[1]).not.toMatch(/^(root|0)(:|$)/);
     expect(dockerfile).toMatch(/DATA_DIR=\/data/);
+    expect(instruction('RUN').join('\n')).toMatch(/node scripts\/build-server\.mjs/);
+    expect(instruction('COPY').join('\n')).toMatch(/--from=build \/app\/dist\/server /);
     const cmd = instruction('CMD').at(-1) ?? '';
-    expect(cmd).toMatch(/tsx/);
-    expect(cmd).toMatch(/server\/src\/main\.ts/);
+    expect(cmd).toMatch(/dist\/server\/main\.mjs/);
     // `npm start` would run the prestart build, which needs the dev dependencies.
     expect(cmd).not.toMatch(/npm/);
   });

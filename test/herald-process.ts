@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Inspector } from '../bench/lib/inspector.js';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import { NODE_FLAGS } from '../server/src/node-flags.js';
+import { ensureBundle, SERVER_BUNDLE } from '../scripts/server-bundle.js';
 import { freePort } from './free-port.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -13,8 +14,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const PROCESS_SECRET = 'herald-process-secret-at-least-32-characters';
 
 /**
- * A Herald node as its own process (`node --import tsx server/src/main.ts`, as
- * `npm start` runs it), for the tests and the soak that measure what a real
+ * A Herald node as its own process (`node dist/server/main.mjs`, the bundle
+ * `npm start` runs), for the tests and the soak that measure what a real
  * process does: its RSS, a SIGKILL, a SIGTERM drain, a restart on the same
  * port and data folder.
  */
@@ -72,6 +73,7 @@ async function untilReady(url: string, child: ChildProcess, output: () => string
 }
 
 export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promise<HeraldProcess> {
+  ensureBundle();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const ownDir = opts.dataDir === undefined;
@@ -85,7 +87,7 @@ export async function startHeraldProcess(opts: HeraldProcessOptions = {}): Promi
     inspector = undefined;
     const inspect = opts.inspect ? [`--inspect=127.0.0.1:${await freePort()}`] : [];
     let launchOutput = '';
-    child = spawn(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), ...inspect, '--import', 'tsx', 'server/src/main.ts'], {
+    child = spawn(process.execPath, [...NODE_FLAGS, ...(opts.nodeArgs ?? []), ...inspect, SERVER_BUNDLE], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {

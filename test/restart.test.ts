@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SERVER_BUNDLE } from '../scripts/server-bundle.js';
+import { NODE_FLAGS } from '../server/src/node-flags.js';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import type { Notification } from '../server/src/domain/notification.js';
 import { SECRET, startServer, type TestServer } from './helpers.js';
@@ -140,7 +142,7 @@ describe('restarting on the same data folder', () => {
   it('keeps every notification acknowledged with 202 when the process is killed with SIGKILL', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'herald-kill-'));
     dirs.push(dataDir);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_BUNDLE], {
       cwd: path.resolve(import.meta.dirname, '..'),
       env: { ...process.env, JWT_SECRET: SECRET, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', NODE_ENV: 'test' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io as connectClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SERVER_BUNDLE } from '../scripts/server-bundle.js';
+import { NODE_FLAGS } from '../server/src/node-flags.js';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import { eventually, freePort, nextEvent, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
@@ -43,16 +44,16 @@ describe('shutting down the real entry point', () => {
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();
     for (const child of children.splice(0)) {
-      // The child leads its own process group (tsx and the node it runs); end that group only.
+      // The child leads its own process group (detached); end that group only.
       if (child.pid !== undefined) killGroup(child.pid);
     }
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     dataDir = undefined;
   });
 
-  /** Starts `tsx server/src/main.ts` and waits until `/readyz` answers 200. */
+  /** Starts the server's bundle as `npm start` does and waits until `/readyz` answers 200. */
   async function startHerald(port: number, dir: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-    const child = spawn(TSX, ['server/src/main.ts'], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_BUNDLE], {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,8 @@ import jwt from 'jsonwebtoken';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEV_SECRET_FILE } from '../server/src/auth/dev-secret.js';
+import { SERVER_BUNDLE } from '../scripts/server-bundle.js';
+import { NODE_FLAGS } from '../server/src/node-flags.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -58,7 +60,7 @@ describe('starting Herald from its entry point', () => {
     for (const socket of sockets) socket.disconnect();
     for (const { child } of spawned) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) continue;
-      // tsx runs the program in a child process: end the whole group this test started, by its id.
+      // tsx runs a script in a child process of its own: end the whole group this test started, by its id.
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch (err) {
@@ -69,9 +71,13 @@ describe('starting Herald from its entry point', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Runs `tsx <script>` from the repo root with only the variables given (plus PATH and HOME). */
+  /**
+   * Runs a script from the repo root with only the variables given (plus PATH and HOME):
+   * TypeScript through tsx, the server's bundle as `npm start` does.
+   */
   function run(script: string, env: Record<string, string>, args: string[] = []): Spawned {
-    const child = spawn(TSX, [script, ...args], {
+    const [command, argv] = script.endsWith('.ts') ? [TSX, [script, ...args]] : [process.execPath, [...NODE_FLAGS, script, ...args]];
+    const child = spawn(command, argv, {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), TMPDIR: tmpdir(), DATA_DIR: dataDir, ...env },
       detached: true,
@@ -97,7 +103,7 @@ describe('starting Herald from its entry point', () => {
   /** Starts the server without JWT_SECRET and resolves with its URL and the token of the admin link. */
   async function startDev(env: Record<string, string> = {}) {
     const port = await freePort();
-    const server = run('server/src/main.ts', { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
+    const server = run(SERVER_BUNDLE, { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
     const adminToken = await waitFor(
       'the admin link',
       () => {
@@ -148,7 +154,7 @@ describe('starting Herald from its entry point', () => {
 
   it('refuses to start in production without JWT_SECRET, with one line naming it', async () => {
     const port = await freePort();
-    const server = run('server/src/main.ts', { NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' });
+    const server = run(SERVER_BUNDLE, { NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' });
     const { code } = await server.exited(15_000);
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
@@ -160,7 +166,7 @@ describe('starting Herald from its entry point', () => {
   });
 
   it('refuses to start with PORT=abc, with one line naming PORT', async () => {
-    const server = run('server/src/main.ts', { PORT: 'abc', HOST: '127.0.0.1' });
+    const server = run(SERVER_BUNDLE, { PORT: 'abc', HOST: '127.0.0.1' });
     const { code } = await server.exited(15_000);
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();

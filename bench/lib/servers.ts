@@ -1,7 +1,7 @@
 /**
  * The servers under test, each in its own child process so that its CPU time
  * and memory can be read from /proc: a raw `ws` server, bare Socket.IO, and
- * Herald itself (`node --import tsx server/src/main.ts`). Each runs with
+ * Herald itself (its bundle, `node dist/server/main.mjs`, as `npm start` runs it). Each runs with
  * `--inspect` on loopback, through which the driver forces a full GC before a
  * memory reading and records CPU profiles of measured windows.
  */
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../../server/src/auth/token-verifier.js';
 import { NODE_FLAGS } from '../../server/src/node-flags.js';
+import { ensureBundle, SERVER_BUNDLE } from '../../scripts/server-bundle.js';
 import type { AdminStats } from '../../server/src/realtime/admin-directory.js';
 import { onCleanup, spawnChild, stopChild, type Child } from './children.js';
 import { HttpClient } from './http.js';
@@ -131,6 +132,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
   const dataDir = mkdtempSync(path.join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'herald-bench-'));
   const forget = onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const name = opts.name ?? 'herald';
+  ensureBundle();
   const child = spawnChild(
     name,
     process.execPath,
@@ -141,9 +143,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
       ...NODE_FLAGS,
       ...(opts.nodeArgs ?? []),
       ...(process.env.BENCH_HERALD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      process.env.BENCH_HERALD_ENTRY ?? 'server/src/main.ts',
+      ...(process.env.BENCH_HERALD_ENTRY ? ['--import', 'tsx', process.env.BENCH_HERALD_ENTRY] : [SERVER_BUNDLE]),
     ],
     {
       cwd: ROOT,

@@ -3,8 +3,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Express, type RequestHandler } from 'express';
 
+/**
+ * The project's folder: the nearest one above this module that holds
+ * package.json. This module runs from server/src/http/ (tsx, tests) and from
+ * the bundle in dist/server/ (`npm start`), so no fixed number of `..` fits both.
+ */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
 /** Where `vite build` puts the admin UI (see scripts/build-admin.mjs). */
-export const ADMIN_UI_DIST = fileURLToPath(new URL('../../../admin-ui/dist/', import.meta.url));
+export const ADMIN_UI_DIST = path.join(projectRoot(), 'admin-ui', 'dist');
 
 /**
  * The admin UI's Content-Security-Policy: its own scripts and styles only (the
