@@ -84,7 +84,7 @@ function handle(req: StormRequest): StormReply {
       connect(req);
       return { live, readies, connectErrors, disconnects };
     case 'status':
-      return { live, readies, connectErrors, disconnects, errors: Object.fromEntries(errorKinds) };
+      return { live, connected: clients.filter((c) => c.socket.connected).length, readies, connectErrors, disconnects, errors: Object.fromEntries(errorKinds) };
     case 'received':
       return { received: Object.fromEntries([...received].map(([user, ids]) => [user, [...ids]])) };
     case 'close':

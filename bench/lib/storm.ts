@@ -31,6 +31,8 @@ export type StormRequest =
 export interface StormStatus {
   /** Sockets connected now (Herald: `ready` received since their last disconnect). */
   live: number;
+  /** Sockets whose transport is connected now (Herald: `ready` may still be on its way); in `status` only. */
+  connected?: number;
   readies: number;
   connectErrors: number;
   disconnects: number;
@@ -115,6 +117,7 @@ export class StormClients {
     const replies = (await Promise.all(this.workers.map((w) => this.call(w, { op: 'status' })))) as StormStatus[];
     return replies.reduce((sum, r) => ({
       live: sum.live + r.live,
+      connected: (sum.connected ?? 0) + (r.connected ?? 0),
       readies: sum.readies + r.readies,
       connectErrors: sum.connectErrors + r.connectErrors,
       disconnects: sum.disconnects + r.disconnects,
@@ -124,11 +127,16 @@ export class StormClients {
     }));
   }
 
-  /** Resolves with the moment every one of `count` sockets is connected (polled every 25 ms); rejects after `ms`. */
-  async untilLive(count: number, ms: number): Promise<number> {
-    const until = Date.now() + ms;
+  /**
+   * Resolves with the moment every one of `count` sockets is connected (polled every 25 ms); rejects after `ms`.
+   * `timeline`, when given, receives the sockets live (and connected) at each whole second from the call.
+   */
+  async untilLive(count: number, ms: number, timeline?: string[]): Promise<number> {
+    const from = Date.now();
+    const until = from + ms;
     for (;;) {
-      const { live } = await this.status();
+      const { live, connected } = await this.status();
+      if (timeline) while (timeline.length <= Math.floor((Date.now() - from) / 1000)) timeline.push(`${live}/${connected}`);
       if (live >= count) return Date.now();
       if (Date.now() > until) throw new Error(`only ${live} of ${count} sockets connected after ${ms / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, 25));

@@ -16,6 +16,7 @@ import { freePort } from '../../test/free-port.js';
 import { metric } from '../../test/helpers.js';
 import { startHeraldProcess, PROCESS_SECRET, type HeraldProcess } from '../../test/herald-process.js';
 import { NODE_FLAGS } from '../../server/src/node-flags.js';
+import { ensureBundle } from '../../scripts/server-bundle.js';
 import type { Context } from '../lib/context.js';
 import { Inspector } from '../lib/inspector.js';
 import { cpuMicros, rssBytes } from '../lib/proc.js';
@@ -33,15 +34,19 @@ interface StormServer {
   dispose(): Promise<void>;
 }
 
-/** Bare Socket.IO (bench/servers/socketio-server.ts), restartable on its port, with an inspector. */
+/**
+ * Bare Socket.IO (bench/servers/socketio-server.ts), restartable on its port, with an inspector.
+ * Bundled as Herald is (scripts/build-server.mjs), so that both restart from plain JavaScript.
+ */
 async function bareSocketIo(): Promise<StormServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
   let inspector: Inspector | undefined;
+  ensureBundle({ entry: 'bench/servers/socketio-server.ts', out: 'dist/bench' });
   const start = async () => {
     let out = '';
-    child = spawn(process.execPath, [`--inspect=127.0.0.1:${await freePort()}`, ...NODE_FLAGS, '--import', 'tsx', 'bench/servers/socketio-server.ts'], {
+    child = spawn(process.execPath, [`--inspect=127.0.0.1:${await freePort()}`, ...NODE_FLAGS, 'dist/bench/socketio-server.mjs'], {
       cwd: ROOT,
       env: { ...process.env, PORT: String(port), NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,6 +130,7 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
     const killedAt = Date.now();
     await server.kill();
     await clients.untilDown(10_000);
+    const downAt = Date.now();
     await server.restart();
     const listeningAt = Date.now();
     const clientCpuBefore = clients.pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
@@ -139,7 +145,8 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
       }
     })();
     const during = node ? publish(node, users, storm.during, storm.stored) : Promise.resolve(new Map<string, string[] | 'all'>());
-    const backAt = await clients.untilLive(storm.n, storm.timeoutMs);
+    const timeline: string[] = [];
+    const backAt = await clients.untilLive(storm.n, storm.timeoutMs, timeline);
     const clientCpu = (clients.pids.reduce((sum, pid) => sum + cpuMicros(pid), 0) - clientCpuBefore) / 1e6;
     const serverCpu = (cpuMicros(server.pid) - serverCpuBefore) / 1e6;
     const loop = await server.inspector!.readLoop();
@@ -176,6 +183,13 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
       `  ${SERVER_NAMES[kind]}, round ${round}: all back ${figures['kill → every socket back']!.toFixed(1)} s after the kill ` +
         `(${figures['listening → every socket back']!.toFixed(1)} s after listening), /healthz max ${figures['/healthz max through the storm']!.toFixed(0)} ms`,
     );
+    const errorKinds = Object.entries(after.errors ?? {})
+      .map(([kind, count]) => [kind, count - (before.errors?.[kind] ?? 0)] as const)
+      .filter(([, count]) => count > 0)
+      .sort((a, b) => b[1] - a[1]);
+    ctx.log(`    connect errors by kind: ${errorKinds.map(([kind, count]) => `${count} × ${kind}`).join('; ') || 'none'}`);
+    ctx.log(`    kill → all seen down ${((downAt - killedAt) / 1000).toFixed(1)} s, → listening ${((listeningAt - downAt) / 1000).toFixed(1)} s`);
+    ctx.log(`    sockets live/connected at each second after listening: ${timeline.join(' ')}`);
     return figures;
   } finally {
     await clients.stop();
