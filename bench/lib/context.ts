@@ -43,6 +43,12 @@ function fanoutWorkers(): number {
   return value;
 }
 
+function stormSockets(): number {
+  const value = Number(process.env.BENCH_STORM_N ?? 10_000);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`BENCH_STORM_N must be a whole number from 1, not "${process.env.BENCH_STORM_N}"`);
+  return value;
+}
+
 export const PHASES = ['fanout', 'rest', 'publish', 'memory', 'cluster', 'storm'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
@@ -55,7 +61,7 @@ export const SCALES: Record<Scale['name'], Scale> = {
     memory: { ns: [5000, 20_000], settleMs: 1500 },
     adminTick: { intervalMs: 100, measureMs: 5000 },
     cluster: { n: 5000, window: 4, warmupMs: 2000, measureMs: 6000 },
-    storm: { n: 10_000, stored: 5000, during: 1000, rounds: Number(process.env.BENCH_STORM_ROUNDS ?? 2), timeoutMs: 120_000 },
+    storm: { n: stormSockets(), stored: 5000, during: 1000, rounds: Number(process.env.BENCH_STORM_ROUNDS ?? 2), timeoutMs: 120_000 },
     quietMaxMs: 10_000,
     phaseTimeoutMs: { fanout: 300_000, rest: 90_000, publish: 90_000, memory: 240_000, cluster: 150_000, storm: 600_000 },
   },
