@@ -267,6 +267,40 @@ describe('SqliteStore on disk', () => {
     newer.close();
     expect(() => new SqliteStore({ dataDir })).toThrow(/schema version 3, newer than this Herald's \(2\)/);
   });
+
+  it('sweeps every stream of the file in steps on the first prune after a start, with the event loop turning between them', async () => {
+    const dataDir = testDir();
+    const streams = Array.from({ length: 35 }, (_, i) => `user:u${String(i).padStart(2, '0')}`);
+    const first = new SqliteStore({ dataDir });
+    for (let n = 0; n < 3; n++) await first.append([{ notification: { id: `ntf_sweep_${n}`, type: 'message', title: `n${n}`, createdAt: Date.now() }, streams }]);
+    await first.close();
+
+    const store = new SqliteStore({ dataDir, pruneStepStreams: 10 });
+    try {
+      let turns = 0;
+      let done = false;
+      const turn = () => {
+        if (done) return;
+        turns++;
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      // One entry kept per stream: two of the three notifications lose every entry.
+      const removed = await store.prune(0, 1, 0);
+      done = true;
+      expect(removed).toEqual({ entries: 70, notifications: 2, idempotencyKeys: 0 });
+      // 35 streams in steps of 10: four transactions, each in a turn of its own.
+      expect(turns).toBeGreaterThanOrEqual(4);
+      for (const stream of [streams[0]!, streams[9]!, streams[10]!, streams[34]!]) {
+        expect((await store.feed(stream.slice('user:'.length), { limit: 10 })).items.map((n) => n.id)).toEqual(['ntf_sweep_2']);
+      }
+      // Later prunes check only the streams appended to since.
+      await store.append([{ notification: { id: 'ntf_sweep_3', type: 'message', title: 'n3', createdAt: Date.now() }, streams: [streams[5]!] }]);
+      expect(await store.prune(0, 1, 0)).toEqual({ entries: 1, notifications: 0, idempotencyKeys: 0 });
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 /** The schema SqliteStore created before version 2 (no `user_version`). */

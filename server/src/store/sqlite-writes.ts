@@ -32,8 +32,11 @@ export type WriteOp =
       olderThan: number;
       perStream: number;
       idempotencyOlderThan: number;
-      /** The streams whose cap to check; null: every stream in the file. */
-      streams: string[] | null;
+      /**
+       * The streams whose cap to check: these, or (a sweep of the whole file, in
+       * steps) the next `count` streams of the file after `after` in name order.
+       */
+      streams: string[] | { after: string; count: number };
     };
 
 /** What each kind of write returns: an append its seqs in order, (un)subscribe whether anything changed, prune its counts. */
@@ -43,7 +46,8 @@ export interface WriteResults {
   markAllRead: null;
   subscribe: boolean;
   unsubscribe: boolean;
-  prune: PruneResult;
+  /** `last`: the last stream of a sweep's step, where the next step starts; undefined once the sweep reached the end. */
+  prune: PruneResult & { last?: string };
 }
 export type WriteResult = WriteResults[WriteOp['kind']];
 
@@ -203,7 +207,7 @@ export class SqliteWrites {
     return seqs;
   }
 
-  private prune(op: Extract<WriteOp, { kind: 'prune' }>): PruneResult {
+  private prune(op: Extract<WriteOp, { kind: 'prune' }>): WriteResults['prune'] {
     // Entries removed per notification.
     const removed = new Map<number, number>();
     const collect = (rows: unknown[]) => {
@@ -217,7 +221,10 @@ export class SqliteWrites {
        RETURNING notification_num`,
     ).all(op.olderThan);
     collect(expired);
-    const streams = op.streams ?? (this.stmt('SELECT DISTINCT stream FROM entries').all() as { stream: string }[]).map((r) => r.stream);
+    const step = Array.isArray(op.streams) ? undefined : op.streams;
+    const streams = step
+      ? (this.stmt('SELECT DISTINCT stream FROM entries WHERE stream > ? ORDER BY stream LIMIT ?').all(step.after, step.count) as { stream: string }[]).map((r) => r.stream)
+      : (op.streams as string[]);
     const capStream = this.stmt(
       `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
        RETURNING notification_num`,
@@ -239,6 +246,7 @@ export class SqliteWrites {
       deleteMarks.run(num);
     }
     const idempotencyKeys = this.stmt('DELETE FROM idempotency WHERE created_at < ?').run(op.idempotencyOlderThan).changes;
-    return { entries, notifications, idempotencyKeys };
+    const last = step && streams.length === step.count ? streams.at(-1) : undefined;
+    return { entries, notifications, idempotencyKeys, ...(last === undefined ? {} : { last }) };
   }
 }
