@@ -301,7 +301,7 @@ export class SqliteStore implements NotificationStore {
       }
     }
     // The first one runs right after a start, when a restarted node's clients come back all at
-    // once: in one transaction it held the event loop for 56 ms at 10,000 streams, so it goes in
+    // once: in one transaction it held the event loop for about 30 ms at 10,000 streams, so it goes in
     // steps of `pruneStepStreams`, each its own transaction, with the loop free between them.
     this.touchedStreams = new Set();
     this.prunedOnce = true;

@@ -222,9 +222,9 @@ export class SqliteWrites {
     ).all(op.olderThan);
     collect(expired);
     const step = Array.isArray(op.streams) ? undefined : op.streams;
-    const streams = step
-      ? (this.stmt('SELECT DISTINCT stream FROM entries WHERE stream > ? ORDER BY stream LIMIT ?').all(step.after, step.count) as { stream: string }[]).map((r) => r.stream)
-      : (op.streams as string[]);
+    const streams = Array.isArray(op.streams)
+      ? op.streams
+      : (this.stmt('SELECT DISTINCT stream FROM entries WHERE stream > ? ORDER BY stream LIMIT ?').all(op.streams.after, op.streams.count) as { stream: string }[]).map((r) => r.stream);
     const capStream = this.stmt(
       `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
        RETURNING notification_num`,
