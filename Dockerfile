@@ -16,7 +16,7 @@ WORKDIR /app
 # The lockfile layer is cached until package*.json change. `postinstall` runs
 # scripts/build-admin.mjs, which does nothing while admin-ui/ is not copied yet.
 COPY package.json package-lock.json ./
-COPY scripts/build-admin.mjs scripts/
+COPY scripts/build-admin.mjs scripts/build-swap.mjs scripts/
 RUN npm ci --no-audit --no-fund
 
 COPY . .

@@ -5,9 +5,10 @@
 // absent (devDependencies omitted) it does nothing and says so.
 //
 //   node scripts/build-admin.mjs [--force] [--quiet]
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSwapped, newest } from './build-swap.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ui = path.join(root, 'admin-ui');
@@ -15,17 +16,6 @@ const dist = path.join(ui, 'dist');
 const force = process.argv.includes('--force');
 const quiet = process.argv.includes('--quiet');
 const say = (line) => quiet || process.stdout.write(`admin UI: ${line}\n`);
-
-/** The newest modification time under `dir`, skipping builds and hidden folders. */
-function newest(dir) {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.') || entry.name === 'dist' || entry.name === 'node_modules') continue;
-    const full = path.join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }
-  return latest;
-}
 
 // The server's event maps are part of the UI's types; a change there cannot change
 // the bundle, so only the UI's own files decide freshness.
@@ -46,26 +36,12 @@ try {
   process.exit(0);
 }
 
-// Build next to dist, then swap, so a server never serves a half-written folder
-// and two builds at once cannot mix their files.
 const started = Date.now();
-const staging = path.join(ui, `.dist-${process.pid}`);
-try {
-  await vite.build({
+await buildSwapped(dist, path.join(ui, '.dist-'), (staging) =>
+  vite.build({
     configFile: path.join(ui, 'vite.config.ts'),
     logLevel: 'warn',
     build: { outDir: staging, emptyOutDir: true },
-  });
-  const old = path.join(ui, `.dist-old-${process.pid}`);
-  if (existsSync(dist)) renameSync(dist, old);
-  try {
-    renameSync(staging, dist);
-  } catch (err) {
-    // Another build finished first and its dist is as fresh as ours.
-    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-  }
-  rmSync(old, { recursive: true, force: true });
-} finally {
-  rmSync(staging, { recursive: true, force: true });
-}
+  }),
+);
 say(`built in ${((Date.now() - started) / 1000).toFixed(1)} s → admin-ui/dist`);

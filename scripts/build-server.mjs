@@ -14,10 +14,11 @@
 //
 //   node scripts/build-server.mjs [--force] [--quiet]
 //   node scripts/build-server.mjs --entry bench/servers/socketio-server.ts --out dist/bench
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildSwapped, newest } from './build-swap.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const arg = (name) => {
@@ -37,25 +38,12 @@ const dist = path.join(root, arg('--out') ?? 'dist/server');
 const sources = entry ? [path.dirname(path.join(root, entry)), path.join(root, 'server/src')] : [path.join(root, 'server/src')];
 const first = path.join(dist, `${Object.keys(entryPoints)[0]}.mjs`);
 
-/** The newest modification time under `dir`. */
-function newest(dir) {
-  let latest = 0;
-  for (const item of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, item.name);
-    latest = Math.max(latest, item.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-  }
-  return latest;
-}
-
 const inputs = () => Math.max(statSync(path.join(root, 'package-lock.json')).mtimeMs, ...sources.map(newest));
 if (!force && existsSync(first) && statSync(first).mtimeMs >= inputs()) process.exit(0);
 
-// Build next to dist, then swap, so a starting node never loads a half-written bundle
-// and two builds at once (parallel test workers) cannot mix their files.
 const started = Date.now();
-const staging = `${dist}.${process.pid}`;
-try {
-  await build({
+await buildSwapped(dist, `${dist}.`, (staging) =>
+  build({
     entryPoints,
     outdir: staging,
     outExtension: { '.js': '.mjs' },
@@ -67,12 +55,6 @@ try {
     // Stack traces name the TypeScript sources (node runs it with --enable-source-maps, server/src/node-flags.ts).
     sourcemap: 'linked',
     logLevel: 'warning',
-  });
-  const old = `${dist}.old-${process.pid}`;
-  if (existsSync(dist)) renameSync(dist, old);
-  renameSync(staging, dist);
-  rmSync(old, { recursive: true, force: true });
-} finally {
-  rmSync(staging, { recursive: true, force: true });
-}
+  }),
+);
 say(`built in ${Date.now() - started} ms → ${path.relative(root, dist)}`);
