@@ -32,6 +32,8 @@ export class PagedList<T> {
   private nextCursor: string | null = null;
   private generation = 0;
   private loading = false;
+  /** The rendered rows, each with its item serialized; empty while the body shows a message. */
+  private rows: { key: string; el: HTMLTableRowElement }[] = [];
 
   constructor(private readonly opts: PagedListOptions<T>) {
     const { table: tableEl, body } = table(opts.caption, opts.columns);
@@ -86,16 +88,37 @@ export class PagedList<T> {
       }
       this.nextCursor = page.nextCursor;
       this.loadedAt = Date.now();
-      fill(this.body, ...(page.items.length ? page.items.map((item) => this.opts.row(item)) : [emptyRow(this.opts.columns.length, this.opts.empty)]));
+      this.render(page.items);
       setText(this.status, `${page.items.length} shown · updated ${formatClock(this.loadedAt)}`);
     } catch (err) {
       if (generation !== this.generation) return;
+      this.rows = [];
       fill(this.body, emptyRow(this.opts.columns.length, describeError(err)));
       setText(this.status, '');
     } finally {
       if (generation === this.generation) this.loading = false;
       this.updatePager();
     }
+  }
+
+  /**
+   * Shows `items`, keeping each row whose item and markup did not change: a live refresh must not swap a row
+   * under the pointer (a click whose press and release land on two different elements is lost).
+   */
+  private render(items: T[]): void {
+    if (items.length === 0) {
+      this.rows = [];
+      return fill(this.body, emptyRow(this.opts.columns.length, this.opts.empty));
+    }
+    const rows = items.map((item, i) => {
+      const el = this.opts.row(item);
+      const key = JSON.stringify(item);
+      const old = this.rows[i];
+      return old?.key === key && old.el.isEqualNode(el) ? old : { key, el };
+    });
+    if (rows.length !== this.rows.length) fill(this.body, ...rows.map((row) => row.el));
+    else rows.forEach((row, i) => row !== this.rows[i] && this.rows[i]!.el.replaceWith(row.el));
+    this.rows = rows;
   }
 
   private updatePager(): void {

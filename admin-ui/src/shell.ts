@@ -156,13 +156,16 @@ export class Shell {
         location.hash = `#/${to}${search ? `?${search}` : ''}`;
       },
       remember: (query) => {
+        // A view's late timer (a debounced search) must not rewrite the address of the view that replaced it.
+        if (this.view !== view) return;
         const search = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => !!e[1])).toString();
         history.replaceState(null, '', `#/${route.name}${search ? `?${search}` : ''}`);
       },
       notify: (text, kind = 'ok') => this.notify(text, kind),
       confirm: (question, label) => this.confirmDialog.ask(question, label),
     };
-    this.view = route.view(ctx);
+    const view = route.view(ctx);
+    this.view = view;
     setText(this.heading, this.view.title);
     document.title = `${this.view.title} · Herald admin`;
     fill(this.main, this.view.element);

@@ -80,6 +80,26 @@ test.describe('live views', () => {
     await expect(page.locator('tbody tr')).toHaveCount(2);
   });
 
+  test('a live refresh replaces only the rows that changed, so a row under the pointer stays clickable', async ({ page, server, adminToken, signIn }) => {
+    for (const [topic, user] of [['steady', 'r1'], ['growing', 'r2']]) {
+      await server.request('PUT', `/api/users/${user}/subscriptions/${topic}`, { token: adminToken });
+      await server.connect(user!);
+    }
+    await signIn(adminToken, 'Rooms and topics');
+    const steady = page.locator('tbody tr', { hasText: 'topic:steady' });
+    await expect(steady).toBeVisible();
+    const status = page.locator('.pager .muted');
+    const firstLoad = await status.textContent();
+    await steady.evaluate((row: { mark?: string }) => (row.mark = 'kept'));
+
+    // A second subscriber of "growing" changes the counts: the live view pulls the page again.
+    await server.request('PUT', '/api/users/r3/subscriptions/growing', { token: adminToken });
+    await server.connect('r3');
+    await expect(page.locator('tbody tr', { hasText: 'topic:growing' }).locator('.size')).toHaveText('2');
+    await expect(status).not.toHaveText(firstLoad!);
+    expect(await steady.evaluate((row: { mark?: string }) => row.mark)).toBe('kept');
+  });
+
   test('the overview shows nodes, totals and live charts', async ({ page, server, adminToken, signIn, shot }) => {
     const publisher = server.token('billing', { roles: ['publisher'] });
     const clients = await Promise.all(['c1', 'c2', 'c3'].map((u) => server.connect(u)));
