@@ -81,7 +81,12 @@ export class Cluster {
   async start(nsp: HeraldNamespace, feed: FeedService): Promise<void> {
     const recovery = new OutageRecovery(nsp, feed, this.log.child({ component: 'recovery' }), (from, to) => this.store.recordGap(from, to));
     this.redis.sub.on('close', () => recovery.subscriber(false));
-    this.redis.sub.on('ready', () => recovery.subscriber(true));
+    // ioredis emits `ready` before it sends the subscriptions again: a PING sent after them
+    // answers once Redis has them (one connection answers in order). A PING cut off by another
+    // drop is resent after the next resubscription, or fails and the next `ready` sends its own.
+    this.redis.sub.on('ready', () =>
+      queueMicrotask(() => void this.redis.sub.ping().then(() => recovery.subscriber(true), () => undefined)),
+    );
     this.recovery = recovery;
     await this.presenceOf!.resyncIfNeeded(true);
     await this.registry!.start();

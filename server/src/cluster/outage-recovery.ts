@@ -17,6 +17,11 @@ export class OutageRecovery {
   private outage = false;
   /** The adapter's subscriber connection is down: packets from other nodes are being lost. */
   private subscriberDown = false;
+  /**
+   * The subscriber came back while a heartbeat may have been under way: the seq
+   * that heartbeat read can predate the subscription, so it does not close the gap.
+   */
+  private beatUnderWay = false;
 
   constructor(
     private readonly nsp: HeraldNamespace,
@@ -34,11 +39,14 @@ export class OutageRecovery {
   /**
    * The adapter's subscriber lost its connection (a Redis restart shorter than a
    * heartbeat is seen only here): what other nodes publish meanwhile never
-   * arrives. Recovery runs at the first heartbeat after it is back.
+   * arrives. `up` means its subscriptions are in effect in Redis again, not
+   * merely that it reconnected. Recovery runs at the first heartbeat that
+   * started after that.
    */
   subscriber(up: boolean): void {
     this.subscriberDown = !up;
-    if (!up) this.outage = true;
+    if (up) this.beatUnderWay = true;
+    else this.outage = true;
   }
 
   /** Called after every heartbeat with whether Redis answered and, if so, the seq it read. */
@@ -49,6 +57,12 @@ export class OutageRecovery {
     }
     // Not before the subscriber is back: what is published until then would be lost again.
     if (this.outage && this.subscriberDown) return;
+    if (this.outage && this.beatUnderWay) {
+      // Heartbeats run one at a time, so the next one reads its seq after the subscriber was back.
+      this.beatUnderWay = false;
+      return;
+    }
+    this.beatUnderWay = false;
     const from = this.checkpoint;
     this.checkpoint = seq;
     const recovered = this.outage;
