@@ -292,6 +292,9 @@ describe('RedisStore in a cluster', () => {
   it('settles every append under way when Redis dies in the middle of them', async () => {
     const client = await connectClient();
     const store = storeOn(client, uniquePrefix());
+    // Redis holds the writes unanswered until it dies, so some are under way on any machine
+    // (without the pause a fast one answered all 2,000 before the stop).
+    await redis.call('CLIENT', 'PAUSE', '10000', 'WRITE');
     const pending = Array.from({ length: 2_000 }, (_, i) => store.append([{ notification: notification(`p${i}`), streams: ['user:frank'] }]));
     // Observed from the start, as a caller awaits its append: the rejections that come while Redis
     // stops must not count as unhandled (1,209 did, when this waited for stop() first).
