@@ -17,7 +17,7 @@ import { metric } from '../../test/helpers.js';
 import { startHeraldProcess, PROCESS_SECRET, type HeraldProcess } from '../../test/herald-process.js';
 import { NODE_FLAGS } from '../../server/src/node-flags.js';
 import { ensureBundle } from '../../scripts/server-bundle.js';
-import type { Context } from '../lib/context.js';
+import { profiler, type Context } from '../lib/context.js';
 import { Inspector } from '../lib/inspector.js';
 import { cpuMicros, rssBytes } from '../lib/proc.js';
 import { onCleanup } from '../lib/children.js';
@@ -136,6 +136,9 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
     const clientCpuBefore = clients.pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
     const serverCpuBefore = cpuMicros(server.pid);
     await server.inspector!.startLoopProbe();
+    // BENCH_PROFILE=1: the restarted server's CPU, from listening until every socket is back.
+    const cpu = profiler(ctx, server.inspector!, `storm-${kind}-${round}`);
+    await cpu.start();
     let rssPeak = rssBytes(server.pid);
     let sampling = true;
     const sampler = (async () => {
@@ -150,6 +153,7 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
     const clientCpu = (clients.pids.reduce((sum, pid) => sum + cpuMicros(pid), 0) - clientCpuBefore) / 1e6;
     const serverCpu = (cpuMicros(server.pid) - serverCpuBefore) / 1e6;
     const loop = await server.inspector!.readLoop();
+    await cpu.stop();
     sampling = false;
     await sampler;
     for (const [id, to] of await during) published.set(id, to);
