@@ -10,7 +10,7 @@ import { SERVER_BUNDLE } from '../scripts/server-bundle.js';
 import { NODE_FLAGS } from '../server/src/node-flags.js';
 import type { AdminStats } from '../server/src/realtime/admin-directory.js';
 import { eventually, freePort, SECRET, sleep, startServer, type TestClient, type TestServer } from './helpers.js';
-import { startRedisProxy } from './redis-proxy.js';
+import { startRedisProxy, type RedisProxy } from './redis-proxy.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
 const FAST = { NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', REDIS_REQUESTS_TIMEOUT_MS: '1000' };
@@ -40,6 +40,8 @@ describe('cluster faults', () => {
   const servers: TestServer[] = [];
   const children: ChildProcess[] = [];
   const sockets: TestClient[] = [];
+  /** Closed after the servers that reach Redis through them. */
+  const proxies: RedisProxy[] = [];
 
   beforeAll(async () => {
     redis = await startRedis({ persistent: true });
@@ -54,6 +56,7 @@ describe('cluster faults', () => {
     sockets.splice(0).forEach((s) => s.disconnect());
     for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await Promise.all(servers.splice(0).map((s) => s.close()));
+    await Promise.all(proxies.splice(0).map((p) => p.close()));
   });
 
   it('leaves no unhandled rejection from the adapter\'s Redis commands, queued while Redis is down or sent after the node closed', async () => {
@@ -139,39 +142,35 @@ describe('cluster faults', () => {
     // Node A reaches Redis through a proxy that cuts its subscriber connection and then holds the
     // resubscription back: ioredis is "ready" at once, Redis knows of the subscription 800 ms later.
     const proxy = await startRedisProxy(redis.port);
-    try {
-      const a = await startServer({ REDIS_URL: proxy.url, NODE_ID: 'resub-a', ...FAST });
-      const b = await startServer({ REDIS_URL: redis.url, NODE_ID: 'resub-b', ...FAST });
-      servers.push(a, b);
-      const alice = resumingClient(a.url, a.token('alice', { expiresIn: 600 }));
-      sockets.push(alice.socket);
-      await new Promise((resolve) => alice.socket.once('ready', resolve));
-      let reconnects = 0;
-      alice.socket.io.on('reconnect', () => reconnects++);
-      const publisher = b.token('svc', { roles: ['publisher'] });
-      const acked: string[] = [];
-      const publish = async (title: string) => {
-        const res = await b.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'alice' }, title } });
-        expect(res.status).toBe(202);
-        acked.push(((await res.json()) as { id: string }).id);
-      };
-      await publish('before');
-      await eventually(() => alice.seen.size === 1);
+    proxies.push(proxy);
+    const a = await startServer({ REDIS_URL: proxy.url, NODE_ID: 'resub-a', ...FAST });
+    const b = await startServer({ REDIS_URL: redis.url, NODE_ID: 'resub-b', ...FAST });
+    servers.push(a, b);
+    const alice = resumingClient(a.url, a.token('alice', { expiresIn: 600 }));
+    sockets.push(alice.socket);
+    await new Promise((resolve) => alice.socket.once('ready', resolve));
+    let reconnects = 0;
+    alice.socket.io.on('reconnect', () => reconnects++);
+    const publisher = b.token('svc', { roles: ['publisher'] });
+    const acked: string[] = [];
+    const publish = async (title: string) => {
+      const res = await b.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'alice' }, title } });
+      expect(res.status).toBe(202);
+      acked.push(((await res.json()) as { id: string }).id);
+    };
+    await publish('before');
+    await eventually(() => alice.seen.size === 1);
 
-      proxy.delaySubscribe('herald-sub', 800);
-      proxy.drop('herald-sub');
-      // Through the held-back window and past it, several heartbeats of A (every 100 ms) long.
-      for (let i = 0; i < 30; i++) {
-        await publish(`during-${i}`);
-        await sleep(50);
-      }
-      await eventually(() => acked.every((id) => [...alice.seen.values()].some((n) => n.id === id)), 5000);
-      // Received on the socket that stayed connected: no reconnect (with its resume) made up for it.
-      expect(reconnects).toBe(0);
-    } finally {
-      await Promise.all(servers.splice(0).map((s) => s.close()));
-      await proxy.close();
+    proxy.delaySubscribe('herald-sub', 800);
+    proxy.drop('herald-sub');
+    // Through the held-back window and past it, several heartbeats of A (every 100 ms) long.
+    for (let i = 0; i < 30; i++) {
+      await publish(`during-${i}`);
+      await sleep(50);
     }
+    await eventually(() => acked.every((id) => [...alice.seen.values()].some((n) => n.id === id)), 5000);
+    // Received on the socket that stayed connected: no reconnect (with its resume) made up for it.
+    expect(reconnects).toBe(0);
   }, 30_000);
 
   it('lets the clients of a killed node resume on another node, and stops counting the dead node', async () => {
