@@ -62,7 +62,6 @@ export class OutageRecovery {
       this.beatUnderWay = false;
       return;
     }
-    this.beatUnderWay = false;
     const from = this.checkpoint;
     this.checkpoint = seq;
     const recovered = this.outage;
