@@ -320,5 +320,18 @@ export function describeStore(name: string, makeStore: (clock: StoreClock) => Pr
       ]);
       expect(await store.catchUp([])).toEqual([]);
     });
+
+    it('reads users whose ids need escaping (quotes, a backslash, a lone surrogate) in a batch with everyone else', async () => {
+      const odd = ['say "hi"', 'back\\slash', 'half \ud800 pair', "it's"];
+      await store.subscribe(odd[0]!, 'news');
+      for (const [i, userId] of odd.entries()) await put([`user:${userId}`], `own ${i}`);
+      await put(['topic:news'], 'news');
+      await store.markRead(odd[1]!, [(await store.feed(odd[1]!, { limit: 1 })).items[0]!.id]);
+      const together = await store.catchUp([...odd, 'plain'].map((userId) => ({ userId, afterSeq: 0, limit: 100 })));
+      expect(together.map((c) => c.missed.items.map((n) => n.title))).toEqual([['own 0', 'news'], ['own 1'], ['own 2'], ['own 3'], []]);
+      expect(together.map((c) => c.unreadCount)).toEqual([2, 0, 1, 1, 0]);
+      expect(together[0]!.topics).toEqual(['news']);
+      expect(await store.subscriptionsOf(odd)).toEqual([['news'], [], [], []]);
+    });
   });
 }

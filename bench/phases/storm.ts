@@ -180,6 +180,9 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
       for (const reason of ['rate', 'overload'] as const) {
         figures[`handshakes refused: ${reason}`] = await metric(node.url, `herald_handshakes_refused_total{reason="${reason}"}`);
       }
+      // The process is new: its histogram holds the storm's reads only.
+      const rounds = await metric(node.url, 'herald_catch_up_batch_size_count');
+      figures['sockets per catch-up store round (mean)'] = rounds > 0 ? (await metric(node.url, 'herald_catch_up_batch_size_sum')) / rounds : 0;
       figures['notifications lost (stored + during the storm)'] = missing;
       figures.published = published.size;
     }
@@ -204,7 +207,7 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
 
 const UNITS: Record<string, string> = { s: 's', count: 'count', ms: 'ms', MB: 'MB' };
 const unitOf = (measure: string) =>
-  measure.includes('CPU') ? 'CPU s' : measure.includes('→') ? UNITS.s! : measure.includes('errors') || measure.includes('refused') || measure.includes('lost') ? UNITS.count! : measure.includes('RSS') ? UNITS.MB! : UNITS.ms!;
+  measure.includes('CPU') ? 'CPU s' : measure.includes('→') ? UNITS.s! : measure.includes('errors') || measure.includes('refused') || measure.includes('per catch-up') || measure.includes('lost') ? UNITS.count! : measure.includes('RSS') ? UNITS.MB! : UNITS.ms!;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 export async function stormPhase(ctx: Context): Promise<void> {

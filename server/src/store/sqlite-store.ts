@@ -27,6 +27,14 @@ interface StreamRange {
   from: number;
 }
 
+/** A user as the feed reads see them. */
+interface FeedReader {
+  userId: string;
+  topics: string[];
+  ranges: StreamRange[];
+  watermark: { seq: number; at: number };
+}
+
 interface FeedRow {
   seq: number;
   stream: string;
@@ -70,6 +78,27 @@ export interface SqliteStoreOptions {
 const DEFAULT_WRITER_THREAD_MIN_ROWS = 400;
 /** Streams capped per transaction of the first prune after a start, which sweeps the whole file. */
 const DEFAULT_PRUNE_STEP_STREAMS = 1000;
+
+/**
+ * The feed rule as one statement for many users: `@windows` is a JSON array
+ * of `[request, userId, stream, after, before]`, one per stream of each
+ * request's user, and each window gives at most `cap` entries (the page size
+ * plus one, to tell whether more follow), oldest or newest first; the rows come
+ * by request, in the page's order. The cap is written into the SQL: as a
+ * parameter of the correlated subquery it made the statement three times slower.
+ */
+function feedSql(direction: 'ASC' | 'DESC', unreadOnly: boolean, cap: number): string {
+  if (!Number.isSafeInteger(cap) || cap < 1) throw new RangeError(`a feed's cap must be a positive integer, not ${cap}`);
+  const unread = unreadOnly ? 'AND NOT EXISTS (SELECT 1 FROM read_marks m WHERE m.user_id = w.value->>1 AND m.notification_num = x.notification_num)' : '';
+  return `SELECT w.value->>0 AS i, e.seq, e.stream, n.id, n.type, n.title, n.body, n.data, n.created_at, r.read_at
+    FROM json_each(@windows) w
+    JOIN entries e ON e.seq IN (
+      SELECT x.seq FROM entries x WHERE x.stream = w.value->>2 AND x.seq > w.value->>3 AND x.seq < w.value->>4 ${unread}
+      ORDER BY x.seq ${direction} LIMIT ${cap})
+    JOIN notifications n ON n.num = e.notification_num
+    LEFT JOIN read_marks r ON r.user_id = w.value->>1 AND r.notification_num = e.notification_num
+    ORDER BY 1, e.seq ${direction}`;
+}
 
 /**
  * The embedded store: one SQLite file in WAL mode with `synchronous=FULL`, so a
@@ -174,58 +203,15 @@ export class SqliteStore implements NotificationStore {
   async releaseIdempotency(): Promise<void> {}
 
   async feed(userId: string, query: FeedQuery): Promise<FeedPage> {
-    return this.readFeed(userId, query);
-  }
-
-  private readFeed(userId: string, query: FeedQuery): FeedPage {
-    const ascending = query.after !== undefined;
-    const watermark = this.watermark(userId);
-    const floor = Math.max(query.after ?? 0, query.unreadOnly ? watermark.seq : 0);
-    const ceiling = ascending ? Number.MAX_SAFE_INTEGER : (query.before ?? Number.MAX_SAFE_INTEGER);
-    // Only the streams with an entry in the window take part: a reconnecting client has usually
-    // missed nothing, and one indexed probe per stream is far cheaper than the union below.
-    const has = this.stmt('SELECT 1 FROM entries WHERE stream = ? AND seq > ? AND seq < ? LIMIT 1');
-    const ranges = this.ranges(userId).filter((range) => has.get(range.stream, Math.max(range.from, floor), ceiling) !== undefined);
-    if (ranges.length === 0) return { items: [], hasMore: false };
-    const direction = ascending ? 'ASC' : 'DESC';
-    const unreadFilter = query.unreadOnly
-      ? 'AND NOT EXISTS (SELECT 1 FROM read_marks r WHERE r.user_id = ? AND r.notification_num = entries.notification_num)'
-      : '';
-    const perStream = `SELECT * FROM (SELECT seq, stream, notification_num FROM entries WHERE stream = ? AND seq > ? AND seq < ? ${unreadFilter} ORDER BY seq ${direction} LIMIT ?)`;
-    const sql = `SELECT e.seq, e.stream, n.id, n.type, n.title, n.body, n.data, n.created_at, r.read_at
-      FROM (${ranges.map(() => perStream).join(' UNION ALL ')}) e
-      JOIN notifications n ON n.num = e.notification_num
-      LEFT JOIN read_marks r ON r.user_id = ? AND r.notification_num = e.notification_num
-      ORDER BY e.seq ${direction} LIMIT ?`;
-    const fetch = query.limit + 1;
-    const params: unknown[] = [];
-    for (const range of ranges) {
-      params.push(range.stream, Math.max(range.from, floor), ceiling);
-      if (query.unreadOnly) params.push(userId);
-      params.push(fetch);
-    }
-    params.push(userId, fetch);
-    const rows = this.stmt(sql).all(...params) as FeedRow[];
-    const items = rows.slice(0, query.limit).map((row) => this.toItem(row, watermark));
-    return { items, hasMore: rows.length > query.limit };
+    return this.readTogether(() => this.readFeeds([{ reader: this.readers([userId])[0]!, query }])[0]!);
   }
 
   async unreadCount(userId: string): Promise<number> {
-    return this.readUnreadCount(userId);
+    return this.readTogether(() => this.readUnreadCounts(this.readers([userId]))[0]!);
   }
 
   async unreadCounts(userIds: readonly string[]): Promise<number[]> {
-    return this.readTogether(() => userIds.map((userId) => this.readUnreadCount(userId)));
-  }
-
-  private readUnreadCount(userId: string): number {
-    const watermark = this.watermark(userId);
-    const ranges = this.ranges(userId);
-    const perStream = `(SELECT COUNT(*) FROM entries WHERE stream = ? AND seq > ?
-      AND NOT EXISTS (SELECT 1 FROM read_marks r WHERE r.user_id = ? AND r.notification_num = entries.notification_num))`;
-    const sql = `SELECT ${ranges.map(() => perStream).join(' + ')} AS n`;
-    const params = ranges.flatMap((range) => [range.stream, Math.max(range.from, watermark.seq), userId]);
-    return (this.stmt(sql).get(...params) as { n: number }).n;
+    return this.readTogether(() => this.readUnreadCounts(this.readers(userIds)));
   }
 
   async markRead(userId: string, ids: readonly string[]): Promise<void> {
@@ -237,34 +223,30 @@ export class SqliteStore implements NotificationStore {
   }
 
   async subscriptions(userId: string): Promise<string[]> {
-    return this.readSubscriptions(userId);
-  }
-
-  private readSubscriptions(userId: string): string[] {
-    const rows = this.stmt('SELECT topic FROM subscriptions WHERE user_id = ? ORDER BY topic').all(userId) as { topic: string }[];
-    return rows.map((r) => r.topic);
+    return this.readSubscriptions([userId])[0]!.map((s) => s.topic);
   }
 
   async subscriptionsOf(userIds: readonly string[]): Promise<string[][]> {
-    return this.readTogether(() => userIds.map((userId) => this.readSubscriptions(userId)));
+    return this.readSubscriptions(userIds).map((subs) => subs.map((s) => s.topic));
   }
 
-  /** Every request read in one transaction (one snapshot); a user asked twice with the same `afterSeq` is read once. */
+  /**
+   * Every request read in one transaction (one snapshot), with one statement of
+   * each kind for the whole batch rather than one per user: a reconnect storm's
+   * batch of 50 is four statements. A user asked twice is read once.
+   */
   async catchUp(requests: readonly CatchUpRequest[]): Promise<CatchUp[]> {
     return this.readTogether(() => {
-      const done = new Map<string, CatchUp>();
-      return requests.map(({ userId, afterSeq, limit }) => {
-        const key = `${afterSeq ?? ''}|${limit}|${userId}`;
-        let result = done.get(key);
-        if (!result) {
-          result = {
-            topics: this.readSubscriptions(userId),
-            unreadCount: this.readUnreadCount(userId),
-            missed: afterSeq === undefined ? { items: [], hasMore: false } : this.readFeed(userId, { after: afterSeq, limit }),
-          };
-          done.set(key, result);
-        }
-        return result;
+      const userIds = [...new Set(requests.map((r) => r.userId))];
+      const readers = this.readers(userIds);
+      const byUser = new Map(readers.map((reader, i) => [reader.userId, i]));
+      const counts = this.readUnreadCounts(readers);
+      const asked = requests.filter((r) => r.afterSeq !== undefined);
+      const pages = this.readFeeds(asked.map((r) => ({ reader: readers[byUser.get(r.userId)!]!, query: { after: r.afterSeq, limit: r.limit } })));
+      const missed = new Map(asked.map((r, i) => [r, pages[i]!]));
+      return requests.map((r) => {
+        const i = byUser.get(r.userId)!;
+        return { topics: readers[i]!.topics, unreadCount: counts[i]!, missed: missed.get(r) ?? { items: [], hasMore: false } };
       });
     });
   }
@@ -342,18 +324,97 @@ export class SqliteStore implements NotificationStore {
     }
   }
 
-  private ranges(userId: string): StreamRange[] {
-    const topics = this.stmt('SELECT topic, since_seq FROM subscriptions WHERE user_id = ?').all(userId) as { topic: string; since_seq: number }[];
-    return [
-      { stream: userRoom(userId), from: 0 },
-      { stream: BROADCAST_STREAM, from: 0 },
-      ...topics.map((t) => ({ stream: topicRoom(t.topic), from: t.since_seq })),
-    ];
+  /** Each user's subscriptions (topic and the seq it counts from), by topic, in one statement. */
+  private readSubscriptions(userIds: readonly string[]): { topic: string; since: number }[][] {
+    const subs = userIds.map((): { topic: string; since: number }[] => []);
+    const rows = this.stmt(
+      'SELECT u.key AS i, s.topic, s.since_seq FROM json_each(?) u JOIN subscriptions s ON s.user_id = u.value ORDER BY u.key, s.topic',
+    ).all(JSON.stringify(userIds)) as { i: number; topic: string; since_seq: number }[];
+    for (const row of rows) subs[row.i]!.push({ topic: row.topic, since: row.since_seq });
+    return subs;
   }
 
-  private watermark(userId: string): { seq: number; at: number } {
-    const row = this.stmt('SELECT seq, read_at FROM read_watermarks WHERE user_id = ?').get(userId) as { seq: number; read_at: number } | undefined;
-    return row ? { seq: row.seq, at: row.read_at } : { seq: 0, at: 0 };
+  /**
+   * What the feed reads need of each user, in two statements for all of them:
+   * the streams of the feed rule (their own, the broadcast one, each topic from
+   * the seq of subscribing) and the read watermark.
+   */
+  private readers(userIds: readonly string[]): FeedReader[] {
+    const watermarks = new Map(
+      (
+        this.stmt('SELECT w.user_id, w.seq, w.read_at FROM json_each(?) u JOIN read_watermarks w ON w.user_id = u.value').all(JSON.stringify(userIds)) as {
+          user_id: string;
+          seq: number;
+          read_at: number;
+        }[]
+      ).map((w) => [w.user_id, { seq: w.seq, at: w.read_at }]),
+    );
+    return this.readSubscriptions(userIds).map((subs, i) => {
+      const userId = userIds[i]!;
+      return {
+        userId,
+        topics: subs.map((s) => s.topic),
+        ranges: [
+          { stream: userRoom(userId), from: 0 },
+          { stream: BROADCAST_STREAM, from: 0 },
+          ...subs.map((s) => ({ stream: topicRoom(s.topic), from: s.since })),
+        ],
+        watermark: watermarks.get(userId) ?? { seq: 0, at: 0 },
+      };
+    });
+  }
+
+  /**
+   * Each reader's unread count, in one statement: per stream, the entries above
+   * the reader's watermark (and the topic's start) without a read mark.
+   */
+  private readUnreadCounts(readers: readonly FeedReader[]): number[] {
+    const windows = readers.flatMap((reader, i) => reader.ranges.map((range) => [i, reader.userId, range.stream, Math.max(range.from, reader.watermark.seq)]));
+    const counts = readers.map(() => 0);
+    // A count per window rather than one GROUP BY: no sorter, a quarter faster.
+    const rows = this.stmt(
+      `SELECT w.value->>0 AS i, (SELECT COUNT(*) FROM entries e WHERE e.stream = w.value->>2 AND e.seq > w.value->>3
+         AND NOT EXISTS (SELECT 1 FROM read_marks r WHERE r.user_id = w.value->>1 AND r.notification_num = e.notification_num)) AS n
+       FROM json_each(?) w`,
+    ).all(JSON.stringify(windows)) as { i: number; n: number }[];
+    for (const row of rows) counts[row.i]! += row.n;
+    return counts;
+  }
+
+  /**
+   * A page of feed for each request: per stream at most `limit + 1` entries in
+   * the window (an indexed range each), merged by seq per request and cut to the
+   * page, in one statement per shape of query (direction, unread only, limit)
+   * rather than one per user.
+   */
+  private readFeeds(requests: readonly { reader: FeedReader; query: FeedQuery }[]): FeedPage[] {
+    const pages = requests.map((): FeedPage => ({ items: [], hasMore: false }));
+    const shapes = new Map<string, number[]>();
+    requests.forEach(({ query }, i) => {
+      const shape = `${query.after !== undefined}|${query.unreadOnly === true}|${query.limit}`;
+      const same = shapes.get(shape);
+      if (same) same.push(i);
+      else shapes.set(shape, [i]);
+    });
+    for (const indexes of shapes.values()) {
+      const { query } = requests[indexes[0]!]!;
+      const ascending = query.after !== undefined;
+      const windows = indexes.flatMap((i) => {
+        const { reader, query } = requests[i]!;
+        const floor = Math.max(query.after ?? 0, query.unreadOnly ? reader.watermark.seq : 0);
+        const ceiling = ascending ? Number.MAX_SAFE_INTEGER : (query.before ?? Number.MAX_SAFE_INTEGER);
+        return reader.ranges.map((range) => [i, reader.userId, range.stream, Math.max(range.from, floor), ceiling]);
+      });
+      const rows = this.stmt(feedSql(ascending ? 'ASC' : 'DESC', query.unreadOnly === true, query.limit + 1)).all({ windows: JSON.stringify(windows) }) as (FeedRow & {
+        i: number;
+      })[];
+      for (const row of rows) {
+        const page = pages[row.i]!;
+        if (page.items.length < query.limit) page.items.push(this.toItem(row, requests[row.i]!.reader.watermark));
+        else page.hasMore = true;
+      }
+    }
+    return pages;
   }
 
   private toItem(row: FeedRow, watermark: { seq: number; at: number }): Notification {

@@ -91,8 +91,8 @@ function isConstraintError(err: unknown): err is Error & { code: string } {
 
 /** Prepared statements of one connection, cached by their SQL. */
 export function statementCache(db: Database.Database, capacity = 256): (sql: string) => Database.Statement {
-  // Bounded: a feed's SQL has one part per stream of the user, so users with 1 to 1,000 topics
-  // would otherwise keep up to 1,000 ever larger statements each prepared for good.
+  // Bounded: a feed's SQL carries its page size, so that pages of 1 to 100 in both directions,
+  // with and without the unread filter, would otherwise keep 400 statements prepared for good.
   const statements = new Map<string, Database.Statement>();
   return (sql) => {
     let statement = statements.get(sql);
