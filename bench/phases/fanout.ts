@@ -10,6 +10,7 @@ import { measureFanout, type FanoutResult } from '../lib/fanout-loop.js';
 import { inParallel } from '../lib/http.js';
 import { BENCH_TOPIC, benchNotification, heraldPublishBody } from '../lib/message.js';
 import { BENCH_SECRET, bearer, SERVER_NAMES, startBaseline, startHerald, type HeraldHandle, type ServerHandle, type ServerKind } from '../lib/servers.js';
+import { median } from '../lib/median.js';
 
 /** Subscribes users u<from>…u<to-1> to the bench topic through Herald's REST API (persistent subscriptions). */
 export async function subscribeUsers(herald: Pick<HeraldHandle, 'http' | 'publisherToken'>, from: number, to: number): Promise<void> {
@@ -50,13 +51,6 @@ export function recordFanout(ctx: Context, section: string, kind: ServerKind, r:
 }
 
 const KINDS = ['ws', 'sio', 'herald'] as const;
-
-function median(values: number[]): number {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Each figure the median of the rounds (so one disturbed round does not decide). */
 function medianResult(rounds: FanoutResult[]): FanoutResult {

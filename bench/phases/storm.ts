@@ -19,6 +19,7 @@ import { NODE_FLAGS } from '../../server/src/node-flags.js';
 import { ensureBundle } from '../../scripts/server-bundle.js';
 import { profiler, type Context } from '../lib/context.js';
 import { Inspector } from '../lib/inspector.js';
+import { median } from '../lib/median.js';
 import { cpuMicros, rssBytes } from '../lib/proc.js';
 import { onCleanup } from '../lib/children.js';
 import { ROOT, SERVER_NAMES } from '../lib/servers.js';
@@ -208,7 +209,6 @@ async function oneStorm(ctx: Context, kind: 'sio' | 'herald', users: string[], r
 const UNITS: Record<string, string> = { s: 's', count: 'count', ms: 'ms', MB: 'MB' };
 const unitOf = (measure: string) =>
   measure.includes('CPU') ? 'CPU s' : measure.includes('→') ? UNITS.s! : measure.includes('errors') || measure.includes('refused') || measure.includes('per catch-up') || measure.includes('lost') ? UNITS.count! : measure.includes('RSS') ? UNITS.MB! : UNITS.ms!;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 export async function stormPhase(ctx: Context): Promise<void> {
   const { storm } = ctx.scale;
