@@ -1,3 +1,9 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import * as api from '../server/src/http/api-schemas.js';
@@ -39,6 +45,7 @@ interface Schema {
   additionalProperties?: boolean;
 }
 interface Operation {
+  operationId?: string;
   security?: Record<string, string[]>[];
   parameters?: { name: string; in: string; required: boolean }[];
   requestBody?: { content: Record<string, { schema: Schema }> };
@@ -131,6 +138,55 @@ describe('the OpenAPI document', () => {
   it('gives query parameters plain, non-null types', () => {
     const before = operation('GET /api/me/notifications').parameters!.find((p) => p.name === 'before');
     expect(before).toMatchObject({ in: 'query', required: false, schema: { type: 'integer' } });
+  });
+
+  it('names every operation, each name once, so that generated clients get method names', () => {
+    const ids = operationsOf(doc).map((o) => o.operation.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id)), String(ids)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('passes redocly lint with its recommended rules: no error and no warning', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'herald-openapi-'));
+    try {
+      const file = path.join(dir, 'openapi.json');
+      writeFileSync(file, JSON.stringify(doc));
+      const cli = createRequire(import.meta.url).resolve('@redocly/cli/bin/cli.js');
+      // It exits 1 on an error, so the report is read either way.
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'lint', file, '--format=json'], { env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' } }).catch(
+        (err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }),
+      );
+      const report = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { totals: Record<string, number>; problems: { ruleId: string; message: string; location: { pointer: string }[] }[] };
+      expect(report.problems.map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`)).toEqual([]);
+      expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('answers 431, as it documents for every operation, when the headers are over 16 KiB', async () => {
+    for (const name of ['GET /healthz', 'GET /api/docs', 'POST /api/notifications']) {
+      expect(operation(name).responses, name).toHaveProperty('431');
+      const [method, route] = name.split(' ') as [string, string];
+      const res = await fetch(`${server.url}${route}`, { method, headers: { 'x-padding': 'a'.repeat(17 * 1024) } });
+      expect(res.status, name).toBe(431);
+    }
+  });
+
+  it('is rendered as an HTML page at /api/docs, whose files load from there', async () => {
+    const res = await server.request('GET', '/api/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain('swagger-ui');
+    const base = /<base href="([^"]+)">/.exec(html)?.[1];
+    expect(base).toBeDefined();
+    for (const file of ['./swagger-ui.css', './swagger-ui-bundle.js', './swagger-ui-init.js']) {
+      const url = new URL(file, new URL(base!, `${server.url}/api/docs`));
+      const asset = await fetch(url);
+      expect(asset.status, url.pathname).toBe(200);
+      if (file.endsWith('init.js')) expect(await asset.text()).toContain('/api/notifications/batch');
+    }
   });
 
   it('is rendered as an HTML page at /api/docs/', async () => {

@@ -23,7 +23,16 @@ export function createApp(deps: HttpDeps, extra: { static?: (app: Express) => vo
   app.get('/api/openapi.json', (_req, res) => {
     res.json(document);
   });
-  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'Herald API' }));
+  const docsOptions = { customSiteTitle: 'Herald API' };
+  // Swagger UI's page links its files relatively (`./swagger-ui.css`), which from `/api/docs`
+  // would lead to `/api/…`: there the page says where its files are, so that it answers 200
+  // itself instead of redirecting to `/api/docs/`. The base is relative, so a path prefix of a proxy holds.
+  const docsPage = swaggerUi.generateHTML(document, docsOptions).replace('<head>', '<head>\n  <base href="docs/">');
+  app.get('/api/docs', (req, res, next) => {
+    if (req.path.endsWith('/')) next();
+    else res.type('html').send(docsPage);
+  });
+  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(document, docsOptions));
   extra.static?.(app);
 
   // Browsers on other origins may call the API only when CORS_ORIGINS lists them.

@@ -36,11 +36,24 @@ const adminOnly = 'Needs the `admin` role';
 const bearer = [{ bearerAuth: [] }];
 const topicsNow = json('The topics after the change', api.subscriptionsSchema);
 
+/** An operation, named (`operationId` gives generated clients their method names). */
+type Operation = RouteConfig & { operationId: string };
+
+/** Node's HTTP server answers this on every route, before Herald sees the request. */
+const HEADERS_TOO_LARGE: Record<number, ResponseConfig> = {
+  431: { description: "The request's headers are over Node's limit of 16 KiB: answered by the HTTP server itself, with no body" },
+};
+
+/** Registers an operation, with the answer every route can give. */
+function route(registry: OpenAPIRegistry, operation: Operation): void {
+  registry.registerPath({ ...operation, responses: { ...operation.responses, ...HEADERS_TOO_LARGE } });
+}
+
 /** Registers an operation behind the bearer token, with the errors every such route can answer. */
-function apiRoute(registry: OpenAPIRegistry, route: RouteConfig & { errors?: ErrorStatus[]; forbidden?: string }): void {
-  const { errors: extra = [], forbidden, responses, ...rest } = route;
+function apiRoute(registry: OpenAPIRegistry, operation: Operation & { errors?: ErrorStatus[]; forbidden?: string }): void {
+  const { errors: extra = [], forbidden, responses, ...rest } = operation;
   const statuses = [...AUTHENTICATED, ...extra, ...(forbidden ? [403 as const] : [])];
-  registry.registerPath({ ...rest, security: bearer, responses: { ...responses, ...errors(statuses, forbidden) } });
+  route(registry, { ...rest, security: bearer, responses: { ...responses, ...errors(statuses, forbidden) } });
 }
 
 function registerNotificationRoutes(registry: OpenAPIRegistry): void {
@@ -48,6 +61,7 @@ function registerNotificationRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'post',
     path: '/api/notifications',
+    operationId: 'publishNotification',
     tags: ['notifications'],
     summary: 'Publish a notification to a user, some users, a topic or everyone',
     request: { headers, body: jsonBody(publishRequestSchema.meta({ id: 'PublishRequest' })) },
@@ -58,6 +72,7 @@ function registerNotificationRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'post',
     path: '/api/notifications/batch',
+    operationId: 'publishBatch',
     tags: ['notifications'],
     summary: 'Publish up to 100 notifications; each succeeds or fails on its own',
     request: {
@@ -78,6 +93,7 @@ function registerMeRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'get',
     path: '/api/me/notifications',
+    operationId: 'getMyFeed',
     tags: ['me'],
     summary: "The caller's feed",
     description:
@@ -90,6 +106,7 @@ function registerMeRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'post',
     path: '/api/me/notifications/read',
+    operationId: 'markMyNotificationsRead',
     tags: ['me'],
     summary: 'Mark some or all of the caller’s notifications read',
     request: { body: jsonBody(readRequestSchema.meta({ id: 'ReadRequest' })) },
@@ -99,6 +116,7 @@ function registerMeRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'get',
     path: '/api/me/subscriptions',
+    operationId: 'getMySubscriptions',
     tags: ['me'],
     summary: "The caller's topics",
     responses: { 200: json('The topics', api.subscriptionsSchema) },
@@ -106,6 +124,7 @@ function registerMeRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'put',
     path: '/api/me/subscriptions/{topic}',
+    operationId: 'subscribeMe',
     tags: ['me'],
     summary: 'Subscribe the caller to a topic',
     request: { params },
@@ -116,6 +135,7 @@ function registerMeRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'delete',
     path: '/api/me/subscriptions/{topic}',
+    operationId: 'unsubscribeMe',
     tags: ['me'],
     summary: 'Unsubscribe the caller from a topic',
     request: { params },
@@ -130,18 +150,20 @@ function registerUserRoutes(registry: OpenAPIRegistry): void {
     ...common,
     method: 'get',
     path: '/api/users/{userId}/subscriptions',
+    operationId: 'getUserSubscriptions',
     summary: "A user's topics",
     request: { params: z.object({ userId }) },
     responses: { 200: json('The topics', api.subscriptionsSchema) },
   });
-  for (const [method, summary] of [
-    ['put', 'Subscribe a user to a topic (no topic policy applies)'],
-    ['delete', 'Unsubscribe a user from a topic'],
+  for (const [method, operationId, summary] of [
+    ['put', 'subscribeUser', 'Subscribe a user to a topic (no topic policy applies)'],
+    ['delete', 'unsubscribeUser', 'Unsubscribe a user from a topic'],
   ] as const) {
     apiRoute(registry, {
       ...common,
       method,
       path: '/api/users/{userId}/subscriptions/{topic}',
+      operationId,
       summary,
       request: { params: z.object({ userId, topic }) },
       responses: { 200: topicsNow },
@@ -151,6 +173,7 @@ function registerUserRoutes(registry: OpenAPIRegistry): void {
     ...common,
     method: 'get',
     path: '/api/presence/users/{userId}',
+    operationId: 'getUserPresence',
     tags: ['presence'],
     summary: 'Whether a user is connected, across the cluster',
     request: { params: z.object({ userId }) },
@@ -163,6 +186,7 @@ function registerAdminRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'get',
     path: '/api/admin/stats',
+    operationId: 'getAdminStats',
     tags,
     summary: 'Nodes, totals and notification rates',
     responses: { 200: json('Stats, the shape `/admin` pushes as `stats`', api.statsSchema) },
@@ -171,6 +195,7 @@ function registerAdminRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'get',
     path: '/api/admin/rooms',
+    operationId: 'listRooms',
     tags,
     summary: 'User and topic rooms, largest first',
     request: { query: roomsQuerySchema },
@@ -181,6 +206,7 @@ function registerAdminRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'get',
     path: '/api/admin/connections',
+    operationId: 'listConnections',
     tags,
     summary: 'Connected sockets, filtered by user, room or node',
     request: { query: connectionsQuerySchema },
@@ -191,6 +217,7 @@ function registerAdminRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'delete',
     path: '/api/admin/connections/{socketId}',
+    operationId: 'disconnectSocket',
     tags,
     summary: 'Disconnect one socket, on any node',
     request: { params: z.object({ socketId: z.string().min(1).meta({ description: 'A Socket.IO socket id' }) }) },
@@ -201,6 +228,7 @@ function registerAdminRoutes(registry: OpenAPIRegistry): void {
   apiRoute(registry, {
     method: 'delete',
     path: '/api/admin/users/{userId}/connections',
+    operationId: 'disconnectUser',
     tags,
     summary: "Disconnect all of a user's sockets",
     request: { params: z.object({ userId }) },
@@ -213,34 +241,38 @@ function registerAdminRoutes(registry: OpenAPIRegistry): void {
 function registerPublicRoutes(registry: OpenAPIRegistry): void {
   const open = { security: [], tags: ['operations'] };
   const text = (description: string, type: string): ResponseConfig => ({ description, content: { [type]: { schema: z.string() } } });
-  registry.registerPath({ ...open, method: 'get', path: '/healthz', summary: 'Liveness', responses: { 200: json('Alive', api.healthSchema) } });
-  registry.registerPath({
+  route(registry, { ...open, method: 'get', path: '/healthz', operationId: 'getHealth', summary: 'Liveness', responses: { 200: json('Alive', api.healthSchema) } });
+  route(registry, {
     ...open,
     method: 'get',
     path: '/readyz',
+    operationId: 'getReadiness',
     summary: 'Readiness: the store (and Redis, when used) answers',
     responses: { 200: json('Ready', api.readinessSchema), ...errors([503]) },
   });
-  registry.registerPath({
+  route(registry, {
     ...open,
     method: 'get',
     path: '/metrics',
+    operationId: 'getMetrics',
     summary: 'Prometheus metrics',
     description: 'Open unless `METRICS_TOKEN` is set; then it needs that token as `Authorization: Bearer`.',
     responses: { 200: text('Prometheus text exposition format', 'text/plain'), ...errors([401]) },
   });
   const docs = { ...open, tags: ['documentation'], method: 'get' as const };
-  registry.registerPath({
+  route(registry, {
     ...docs,
     path: '/api/openapi.json',
+    operationId: 'getOpenApiDocument',
     summary: 'This OpenAPI document',
     responses: { 200: json('The document', z.record(z.string(), z.unknown())) },
   });
-  registry.registerPath({
+  route(registry, {
     ...docs,
     path: '/api/docs',
+    operationId: 'getApiDocsPage',
     summary: 'This document, rendered by Swagger UI',
-    responses: { 301: { description: 'Redirects to `/api/docs/`, the HTML page', headers: { Location: { schema: { type: 'string', const: '/api/docs/' } } } } },
+    responses: { 200: text('The HTML page (also at `/api/docs/`)', 'text/html') },
   });
 }
 
@@ -286,9 +318,13 @@ function generate(): OpenAPIObject {
   return refine(
     generator.generateDocument({
       openapi: '3.1.0',
+      // Relative: the node that serves the document, whatever name a client or a proxy gave it.
+      servers: [{ url: '/', description: 'The Herald node (or load balancer) that served this document' }],
       info: {
         title: 'Herald',
         version: '0.1.0',
+        // package.json's: a private package, no licence granted (SPDX's form of a name of one's own).
+        license: { name: 'UNLICENSED', identifier: 'LicenseRef-UNLICENSED' },
         description: 'REST API of Herald, a real-time notification platform on Socket.IO. Errors are `{"error":{"code","message","details?"}}`.',
       },
     }),
