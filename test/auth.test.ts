@@ -198,6 +198,19 @@ describe('identity and authorization', () => {
       expect(ready.userId).toBe('carol');
     });
 
+    it('reads the Authorization scheme in any case, on a socket and over REST alike (RFC 9110)', async () => {
+      const s = await start();
+      for (const scheme of ['bearer', 'BEARER']) {
+        const { socket, ready } = await s.connect('carol', { auth: {}, extraHeaders: { authorization: `${scheme} ${s.token('carol')}` } });
+        sockets.add(socket);
+        expect(ready.userId, scheme).toBe('carol');
+        const res = await s.request('GET', '/api/me/subscriptions', { headers: { authorization: `${scheme} ${s.token('carol')}` } });
+        expect(res.status, scheme).toBe(200);
+      }
+      const err = await connectError(rawSocket(s, { extraHeaders: { authorization: `Basic ${s.token('carol')}` } }));
+      expect(err.data?.code).toBe('token_missing');
+    });
+
     it('refuses an expired token sent in a socket Authorization header with token_expired', async () => {
       const s = await start();
       const token = hs256({ sub: 'carol', exp: nowSeconds() - 60 });

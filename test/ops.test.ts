@@ -113,6 +113,9 @@ describe('operations endpoints', () => {
     expect((await errorCode(wrong)).code).toBe('token_invalid');
     const right = await server.request('GET', '/metrics', { token: metricsToken });
     expect(right.status).toBe(200);
+    // The scheme in any case, as for every other bearer token (RFC 9110).
+    const lower = await server.request('GET', '/metrics', { headers: { authorization: `bearer ${metricsToken}` } });
+    expect(lower.status).toBe(200);
     expect(await right.text()).toContain('herald_connections');
     expect((await server.request('GET', '/healthz')).status).toBe(200);
   });

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io';
-import type { TokenVerifier } from '../auth/token-verifier.js';
+import { bearerToken, type TokenVerifier } from '../auth/token-verifier.js';
 import { HeraldError, isHeraldError } from '../errors.js';
 import { userRoom } from '../domain/topics.js';
 import type { HeraldNamespace } from './socket-delivery.js';
@@ -19,8 +19,7 @@ export function handshakeToken(socket: Pick<Socket, 'handshake'>): string | unde
     throw new HeraldError('token_invalid', 'tokens in the query string are refused; send auth.token or an Authorization header');
   }
   if (auth && typeof auth.token === 'string') return auth.token;
-  const header = headers.authorization;
-  return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+  return bearerToken(headers.authorization);
 }
 
 /**

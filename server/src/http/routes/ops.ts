@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
+import { bearerToken } from '../../auth/token-verifier.js';
 import { HeraldError } from '../../errors.js';
 import type { HttpDeps } from '../deps.js';
 
@@ -28,9 +29,9 @@ export function opsRoutes(deps: HttpDeps): Router {
   router.get('/metrics', async (req, res) => {
     const token = deps.config.metricsToken;
     if (token !== undefined) {
-      const header = req.get('authorization') ?? '';
-      if (!header.startsWith('Bearer ')) throw new HeraldError('token_missing', 'metrics need the METRICS_TOKEN as a bearer token');
-      if (!sameSecret(header.slice(7), token)) throw new HeraldError('token_invalid', 'wrong metrics token');
+      const presented = bearerToken(req.get('authorization'));
+      if (presented === undefined) throw new HeraldError('token_missing', 'metrics need the METRICS_TOKEN as a bearer token');
+      if (!sameSecret(presented, token)) throw new HeraldError('token_invalid', 'wrong metrics token');
     }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
