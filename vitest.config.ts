@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'server/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'server/**/*.test.ts', 'protocol/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // Integration tests start real servers on port 0; files run in parallel workers.

@@ -17,11 +17,11 @@ const force = process.argv.includes('--force');
 const quiet = process.argv.includes('--quiet');
 const say = (line) => quiet || process.stdout.write(`admin UI: ${line}\n`);
 
-// The server's event maps are part of the UI's types; a change there cannot change
-// the bundle, so only the UI's own files decide freshness.
+// The server's event maps are part of the UI's types only; a change there cannot change
+// the bundle, so the UI's own files and protocol/ (bundled with them) decide freshness.
 function isFresh() {
   const built = path.join(dist, 'index.html');
-  return existsSync(built) && statSync(built).mtimeMs >= newest(ui);
+  return existsSync(built) && statSync(built).mtimeMs >= Math.max(newest(ui), newest(path.join(root, 'protocol')));
 }
 
 if (!existsSync(ui)) process.exit(0);

@@ -35,7 +35,9 @@ const entryPoints = entry
   ? { [path.basename(entry, path.extname(entry))]: path.join(root, entry) }
   : { main: path.join(root, 'server/src/main.ts'), 'writer-thread-main': path.join(root, 'server/src/store/writer-thread-main.ts') };
 const dist = path.join(root, arg('--out') ?? 'dist/server');
-const sources = entry ? [path.dirname(path.join(root, entry)), path.join(root, 'server/src')] : [path.join(root, 'server/src')];
+// protocol/ (the contract as code) is bundled with the server's sources.
+const own = [path.join(root, 'server/src'), path.join(root, 'protocol')];
+const sources = entry ? [path.dirname(path.join(root, entry)), ...own] : own;
 const first = path.join(dist, `${Object.keys(entryPoints)[0]}.mjs`);
 
 const inputs = () => Math.max(statSync(path.join(root, 'package-lock.json')).mtimeMs, ...sources.map(newest));

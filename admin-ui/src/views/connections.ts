@@ -1,3 +1,4 @@
+import { roomKind } from '../../../protocol/rooms.js';
 import { debounce, field, h, type Child } from '../dom.js';
 import { formatAgo, formatDateTime } from '../format.js';
 import { PagedList } from '../paged-list.js';
@@ -33,7 +34,8 @@ export function connectionsView(ctx: ViewContext): View {
     h('button', { type: 'button', class: 'chip', title: `Show connections in ${name}`, on: { click: () => filterBy('room', name) } }, name);
 
   const roomsCell = (rooms: string[]): Child => {
-    const sorted = [...rooms].sort((a, b) => (a.startsWith('user:') ? -1 : b.startsWith('user:') ? 1 : a < b ? -1 : 1));
+    // The user's own room first, then the topics by name.
+    const sorted = [...rooms].sort((a, b) => (roomKind(a) === 'user' ? -1 : roomKind(b) === 'user' ? 1 : a < b ? -1 : 1));
     const shown = sorted.slice(0, ROOMS_SHOWN).map(roomChip);
     const rest = sorted.slice(ROOMS_SHOWN);
     if (rest.length === 0) return h('div', { class: 'chips' }, ...shown);

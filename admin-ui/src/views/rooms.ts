@@ -1,3 +1,4 @@
+import { topicRoom, userRoom } from '../../../protocol/rooms.js';
 import { debounce, field, h } from '../dom.js';
 import { formatInt } from '../format.js';
 import { PagedList } from '../paged-list.js';
@@ -5,7 +6,8 @@ import type { RoomInfo } from '../types.js';
 import { describeError, type View, type ViewContext } from '../view.js';
 
 const PAGE_SIZE = 50;
-const KINDS = { topic: 'topic:', user: 'user:', all: '' } as const;
+/** The name prefix each choice searches by. */
+const KINDS = { topic: topicRoom(''), user: userRoom(''), all: '' } as const;
 type Kind = keyof typeof KINDS;
 
 /** Rooms and topics, largest first, searched by name prefix and paged. */

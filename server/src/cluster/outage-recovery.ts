@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { userOfRoom } from '../../../protocol/rooms.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { HeraldNamespace } from '../realtime/socket-delivery.js';
 
@@ -76,8 +77,8 @@ export class OutageRecovery {
     let users = 0;
     let sent = 0;
     for (const room of this.nsp.adapter.rooms.keys()) {
-      if (!room.startsWith('user:')) continue;
-      const userId = room.slice(5);
+      const userId = userOfRoom(room);
+      if (userId === undefined) continue;
       users++;
       let after = afterSeq;
       for (let page = 0; page < MAX_PAGES; page++) {

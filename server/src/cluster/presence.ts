@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { userRoom } from '../domain/topics.js';
+import { userOfRoom, userRoom } from '../../../protocol/rooms.js';
 import type { HeraldNamespace } from '../realtime/socket-delivery.js';
 
 /**
@@ -85,7 +85,8 @@ export class RedisPresence implements Presence {
     if (!this.dirty && !force) return;
     const counts: string[] = [];
     for (const [room, members] of this.nsp.adapter.rooms) {
-      if (room.startsWith('user:')) counts.push(room.slice(5), String(members.size));
+      const userId = userOfRoom(room);
+      if (userId !== undefined) counts.push(userId, String(members.size));
     }
     const key = this.key(this.nodeId);
     const multi = this.redis.multi().del(key);

@@ -13,7 +13,7 @@ import {
   type Target,
   type TargetKind,
 } from './notification.js';
-import { BROADCAST_STREAM, topicRoom, userRoom } from './topics.js';
+import { BROADCAST_STREAM, topicRoom, userOfRoom, userRoom } from '../../../protocol/rooms.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** How long a claim on a key lasts if its holder dies before writing the record. */
@@ -192,7 +192,7 @@ export class NotificationService {
       }
       this.observer.notified?.({ record: p.record, to: p.to, publisher: callerId, deliveries });
       if (p.kind === 'user' || p.kind === 'users') {
-        for (const stream of p.streams) unreadUsers.add(stream.slice('user:'.length));
+        for (const stream of p.streams) unreadUsers.add(userOfRoom(stream)!);
       }
     });
     for (const [kind, tally] of byKind) this.observer.published(kind, tally.count, tally.deliveries, seconds);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { encodeTime } from 'ulid';
 import { z } from 'zod';
-import { TOPIC_PATTERN } from './topics.js';
+import { TOPIC_PATTERN } from '../../../protocol/rooms.js';
 
 export const MAX_DATA_BYTES = 16 * 1024;
 export const MAX_DATA_DEPTH = 32;

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { HeraldError } from '../errors.js';
 import type { NotificationStore } from '../store/store.js';
 import type { Delivery } from './delivery.js';
-import { isValidTopic, topicAllowed } from './topics.js';
+import { isValidTopic } from '../../../protocol/rooms.js';
+import { topicAllowed } from './topic-policy.js';
 
 export const MAX_TOPICS_PER_USER = 1000;
 

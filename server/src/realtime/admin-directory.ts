@@ -1,3 +1,4 @@
+import { roomKind, userRoom } from '../../../protocol/rooms.js';
 import type { Activity } from './activity.js';
 import type { HeraldNamespace } from './socket-delivery.js';
 
@@ -96,8 +97,6 @@ export interface ConnectionQuery {
   cursor?: string;
 }
 
-const isHeraldRoom = (room: string) => room.startsWith('user:') || room.startsWith('topic:');
-
 /**
  * What the admin API sees of this node: counts kept as rooms come and go (so a
  * stats tick costs the same at 50 sockets or 50,000), and paged lists.
@@ -119,8 +118,9 @@ export class AdminDirectory {
   }
 
   private count(room: string, delta: 1 | -1): void {
-    if (room.startsWith('user:')) this.users += delta;
-    else if (room.startsWith('topic:')) this.topics += delta;
+    const kind = roomKind(room);
+    if (kind === 'user') this.users += delta;
+    else if (kind === 'topic') this.topics += delta;
   }
 
   /** Users with at least one socket on this node. */
@@ -166,7 +166,7 @@ export class AdminDirectory {
 
   /** Presence of one user on this node. */
   async presence(userId: string): Promise<{ online: boolean; connections: number }> {
-    const connections = this.nsp.adapter.rooms.get(`user:${userId}`)?.size ?? 0;
+    const connections = this.nsp.adapter.rooms.get(userRoom(userId))?.size ?? 0;
     return { online: connections > 0, connections };
   }
 
@@ -179,8 +179,9 @@ export class AdminDirectory {
   localRooms(prefix: string | undefined): RoomInfo[] {
     const all: RoomInfo[] = [];
     for (const [name, members] of this.nsp.adapter.rooms) {
-      if (!isHeraldRoom(name) || (prefix && !name.startsWith(prefix))) continue;
-      all.push({ name, kind: name.startsWith('user:') ? 'user' : 'topic', size: members.size });
+      const kind = roomKind(name);
+      if (!kind || (prefix && !name.startsWith(prefix))) continue;
+      all.push({ name, kind, size: members.size });
     }
     return all;
   }
@@ -198,7 +199,7 @@ export class AdminDirectory {
     if (query.node && query.node !== this.nodeId) return [];
     const after = decodeCursor(query.cursor);
     const rooms = this.nsp.adapter.rooms;
-    const ofUser = query.user === undefined ? undefined : rooms.get(`user:${query.user}`);
+    const ofUser = query.user === undefined ? undefined : rooms.get(userRoom(query.user));
     const ofRoom = query.room === undefined ? undefined : rooms.get(query.room);
     if ((query.user !== undefined && !ofUser) || (query.room !== undefined && !ofRoom)) return [];
     // With a filter, walk only that room's members (the smaller set), sorted by key;
@@ -219,7 +220,7 @@ export class AdminDirectory {
         key,
         socketId: socket.id,
         userId: socket.data.principal.userId,
-        rooms: [...socket.rooms].filter(isHeraldRoom),
+        rooms: [...socket.rooms].filter((room) => roomKind(room) !== undefined),
         transport: socket.conn.transport.name,
         address: socket.data.address,
         userAgent: socket.data.userAgent,
@@ -240,10 +241,10 @@ export class AdminDirectory {
   }
 
   async disconnectUser(userId: string): Promise<number> {
-    const members = this.nsp.adapter.rooms.get(`user:${userId}`);
+    const members = this.nsp.adapter.rooms.get(userRoom(userId));
     const count = members?.size ?? 0;
     // Only this node: in a cluster, the other nodes are asked one by one (to count).
-    this.nsp.local.in(`user:${userId}`).disconnectSockets(true);
+    this.nsp.local.in(userRoom(userId)).disconnectSockets(true);
     return count;
   }
 }

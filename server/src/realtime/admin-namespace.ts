@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
 import { canReadAdmin, isAdmin } from '../auth/principal.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { userRoom } from '../domain/topics.js';
+import { userRoom } from '../../../protocol/rooms.js';
 import { HeraldError } from '../errors.js';
 import type { Activity, ActivitySample } from './activity.js';
 import type { AdminDirectory } from './admin-directory.js';

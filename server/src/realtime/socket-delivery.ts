@@ -2,7 +2,7 @@ import type { Namespace } from 'socket.io';
 import type { Logger } from 'pino';
 import type { Delivery } from '../domain/delivery.js';
 import { toNotification, type NotificationRecord } from '../domain/notification.js';
-import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
+import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../protocol/rooms.js';
 import { ReadBatcher } from '../domain/read-batcher.js';
 import type { NotificationStore } from '../store/store.js';
 import type { Presence } from '../cluster/presence.js';

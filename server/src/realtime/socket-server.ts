@@ -5,7 +5,7 @@ import type { CatchUpReads } from '../domain/catch-up.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
 import { takeToken, type BucketState } from '../domain/token-bucket.js';
-import { topicRoom, userRoom } from '../domain/topics.js';
+import { topicRoom, userRoom } from '../../../protocol/rooms.js';
 import { HeraldError } from '../errors.js';
 import { clientEventHandlers, type ClientEventHandler } from './client-events.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { BROADCAST_STREAM, topicRoom, userRoom } from '../domain/topics.js';
+import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../protocol/rooms.js';
 import { toNotification, type Notification } from '../domain/notification.js';
 import { GroupCommit } from './group-commit.js';
 import { appendOp, configureConnection, SqliteWrites, statementCache, toError, type WriteOp, type WriteOutcome, type WriteResults } from './sqlite-writes.js';
