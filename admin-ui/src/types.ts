@@ -17,4 +17,4 @@ export type {
 export type { ConnectionQuery, RoomQuery } from '../../server/src/realtime/admin-directory.js';
 export type { Target } from '../../server/src/domain/notification.js';
 export type { PublishResponse } from '../../server/src/domain/notification-service.js';
-export type { ErrorBody, ErrorCode } from '../../server/src/errors.js';
+export type { ErrorBody, ErrorCode } from '../../protocol/errors.js';

@@ -7,7 +7,7 @@
  */
 import type { ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import type { ErrorBody, ErrorCode } from '../errors.js';
+import { REST_ERROR_CODES, type ErrorBody } from '../../../protocol/errors.js';
 import type { FeedResponse } from '../domain/feed-service.js';
 import { dataSchema, notificationContentSchema, topicSchema, type Notification } from '../domain/notification.js';
 import type { BatchResult, PublishResponse } from '../domain/notification-service.js';
@@ -15,23 +15,6 @@ import type { AdminDirectory, AdminStats, ConnectionInfo, Page, RoomInfo } from 
 
 const count = z.number().int().min(0);
 const isoTime = z.iso.datetime();
-
-/** The codes a REST call can answer with (the others belong to sockets). */
-export const REST_ERROR_CODES = [
-  'malformed_json',
-  'token_missing',
-  'token_invalid',
-  'token_expired',
-  'forbidden',
-  'not_found',
-  'idempotency_conflict',
-  'payload_too_large',
-  'invalid_payload',
-  'invalid_topic',
-  'rate_limited',
-  'unavailable',
-  'internal',
-] as const satisfies readonly ErrorCode[];
 
 export const errorSchema = z
   .object({

@@ -3,7 +3,7 @@
  * the tests, clients and the admin UI so that no event name or payload drifts.
  */
 import type { Notification } from '../domain/notification.js';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../../protocol/errors.js';
 import type { Principal } from '../auth/principal.js';
 import type { ConnectionQuery, ListedConnection, RoomInfo } from './admin-directory.js';
 import type { ActivitySample } from './activity.js';
