@@ -1,12 +1,7 @@
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type {
-  AdminClientToServerEvents,
-  AdminReadyPayload,
-  AdminServerToClientEvents,
-  AdminStats,
-  RecentNotification,
-} from '../server/src/realtime/events.js';
+import type { AdminStats, RecentNotification } from '../protocol/admin.js';
+import type { AdminClientToServerEvents, AdminReadyPayload, AdminServerToClientEvents } from '../protocol/events.js';
 import { connectError, eventually, nextEvent, sleep, startServer, type TestServer } from './helpers.js';
 
 type AdminClient = Socket<AdminServerToClientEvents, AdminClientToServerEvents>;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../server/src/realtime/admin-directory.js';
+import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../protocol/admin.js';
 import { eventually, nextEvent, startServer, type TestClient, type TestServer } from './helpers.js';
 
 describe('admin REST API', () => {

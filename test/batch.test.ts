@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../server/src/realtime/events.js';
+import type { Notification } from '../protocol/notification.js';
 import { collect, eventually, sleep, startServer, type TestServer } from './helpers.js';
 
 interface ErrorBody {

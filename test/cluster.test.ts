@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../server/src/domain/notification.js';
-import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../server/src/realtime/admin-directory.js';
+import type { Notification } from '../protocol/notification.js';
+import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../protocol/admin.js';
 import { collect, emitAck, eventually, nextEvent, sleep, startServer, type TestServer } from './helpers.js';
 import { followFeed } from '../scripts/soak/follow-feed.js';
 import { startRedis, type RedisProcess } from './redis-server.js';

@@ -9,8 +9,8 @@ import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { signToken } from '../server/src/auth/token-verifier.js';
-import type { Notification } from '../server/src/domain/notification.js';
-import type { ReadyPayload } from '../server/src/realtime/events.js';
+import type { Notification } from '../protocol/notification.js';
+import type { ReadyPayload } from '../protocol/events.js';
 import { eventually, freePort, nextEvent } from './helpers.js';
 import { startNginx, type Nginx } from './nginx.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../server/src/domain/notification.js';
+import type { Notification } from '../protocol/notification.js';
 import { collect, emitAck, nextEvent, sleep, startServer, type TestServer } from './helpers.js';
 
 interface FeedBody {

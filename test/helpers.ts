@@ -8,7 +8,7 @@ import { signToken } from '../server/src/auth/token-verifier.js';
 import { loadConfig, type HeraldConfig } from '../server/src/config.js';
 import { createHerald, type Herald, type HeraldDeps } from '../server/src/herald.js';
 import { createLogger } from '../server/src/logger.js';
-import type { ClientToServerEvents, ReadyPayload, ServerToClientEvents } from '../server/src/realtime/events.js';
+import type { ClientToServerEvents, ReadyPayload, ServerToClientEvents } from '../protocol/events.js';
 
 export const SECRET = 'test-secret-that-is-at-least-32-characters-long';
 

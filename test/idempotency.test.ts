@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../server/src/realtime/events.js';
+import type { Notification } from '../protocol/notification.js';
 import { collect, eventually, sleep, startServer, type TestServer } from './helpers.js';
 
 interface Published {

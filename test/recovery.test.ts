@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../server/src/domain/notification.js';
-import type { ReadyPayload } from '../server/src/realtime/events.js';
+import type { Notification } from '../protocol/notification.js';
+import type { ReadyPayload } from '../protocol/events.js';
 import { emitAck, nextEvent, startServer, type TestServer } from './helpers.js';
 
 type SyncAck = { ok: true; items: Notification[]; hasMore: boolean } | { ok: false; error: { code: string; message: string } };

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SERVER_BUNDLE } from '../scripts/server-bundle.js';
 import { NODE_FLAGS } from '../server/src/node-flags.js';
 import { signToken } from '../server/src/auth/token-verifier.js';
-import type { Notification } from '../server/src/domain/notification.js';
+import type { Notification } from '../protocol/notification.js';
 import { SECRET, startServer, type TestServer } from './helpers.js';
 
 interface FeedBody {

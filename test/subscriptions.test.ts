@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../server/src/realtime/events.js';
+import type { Notification } from '../protocol/notification.js';
 import { emitAck, eventually, nextEvent, startServer, type TestClient, type TestServer } from './helpers.js';
 
 type TopicsAck = { ok: true; topics: string[] } | { ok: false; error: { code: string; message: string } };

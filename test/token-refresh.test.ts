@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signToken } from '../server/src/auth/token-verifier.js';
-import type { Notification } from '../server/src/domain/notification.js';
+import type { Notification } from '../protocol/notification.js';
 import { collect, connectError, emitAck, nextEvent, sleep, startServer, type TestServer } from './helpers.js';
 import { io as connectClient } from 'socket.io-client';
 

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { signToken } from '../../server/src/auth/token-verifier.js';
 import { NODE_FLAGS } from '../../server/src/node-flags.js';
 import { ensureBundle, SERVER_BUNDLE } from '../../scripts/server-bundle.js';
-import type { AdminStats } from '../../server/src/realtime/admin-directory.js';
+import type { AdminStats } from '../../protocol/admin.js';
 import { onCleanup, spawnChild, stopChild, type Child } from './children.js';
 import { HttpClient } from './http.js';
 import { Inspector } from './inspector.js';

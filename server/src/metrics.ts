@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { TargetKind } from './domain/notification.js';
+import type { TargetKind } from '../../protocol/notification.js';
 import type { PublishObserver } from './domain/notification-service.js';
 import type { RefusalReason } from './edge/admission.js';
 import type { EdgeCounters } from './edge/edge.js';

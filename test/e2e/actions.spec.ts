@@ -1,6 +1,6 @@
 import { expect, test, unlabelledControls } from './fixtures.js';
 import { nextEvent } from '../helpers.js';
-import type { Notification } from '../../server/src/realtime/events.js';
+import type { Notification } from '../../protocol/notification.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
 

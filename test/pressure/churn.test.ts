@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io as connectClient } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AdminStats } from '../../server/src/realtime/admin-directory.js';
+import type { AdminStats } from '../../protocol/admin.js';
 import { metric } from '../helpers.js';
 import { startHeraldProcess, type HeraldProcess } from '../herald-process.js';
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { ROLES, type Role } from '../../../protocol/roles.js';
 
-export const ROLES = ['admin', 'admin:read', 'publisher'] as const;
-export type Role = (typeof ROLES)[number];
 
 /** The claims Herald reads from a verified token. Unknown roles are ignored. */
 export const claimsSchema = z.object({

@@ -1,16 +1,7 @@
 import type { Logger } from 'pino';
 import type { Activity } from '../realtime/activity.js';
-import {
-  AdminDirectory,
-  pageOfConnections,
-  pageOfRooms,
-  type AdminStats,
-  type ConnectionInfo,
-  type ConnectionQuery,
-  type Page,
-  type RoomInfo,
-  type RoomQuery,
-} from '../realtime/admin-directory.js';
+import { AdminDirectory, pageOfConnections, pageOfRooms } from '../realtime/admin-directory.js';
+import type { AdminStats, ConnectionInfo, ConnectionQuery, Page, RoomInfo, RoomQuery } from '../../../protocol/admin.js';
 import type { InterServerEvents } from '../realtime/events.js';
 import type { HeraldNamespace } from '../realtime/socket-delivery.js';
 import type { NodeRegistry } from './node-registry.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { NodeStats } from '../realtime/admin-directory.js';
+import type { NodeStats } from '../../../protocol/admin.js';
 
 /** What each node publishes about itself with every heartbeat. */
 export interface NodeSnapshot extends NodeStats {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { NotificationStore } from '../store/store.js';
 import type { Delivery } from './delivery.js';
-import type { Notification } from './notification.js';
+import type { Notification } from '../../../protocol/notification.js';
 
 export const MAX_PAGE = 100;
 /** A `seq` in a query string: digits only (an empty or blank value is an error, not 0). */

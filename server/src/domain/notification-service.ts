@@ -3,16 +3,8 @@ import type { z } from 'zod';
 import { HeraldError } from '../errors.js';
 import type { NotificationStore, IdempotencyRecord } from '../store/store.js';
 import type { Delivery } from './delivery.js';
-import {
-  batchRequestSchema,
-  notificationIds,
-  publishRequestSchema,
-  targetKind,
-  type NotificationRecord,
-  type PublishRequest,
-  type Target,
-  type TargetKind,
-} from './notification.js';
+import { batchRequestSchema, notificationIds, publishRequestSchema, targetKind, type NotificationRecord, type PublishRequest, type Target } from './notification.js';
+import type { TargetKind } from '../../../protocol/notification.js';
 import { BROADCAST_STREAM, topicRoom, userOfRoom, userRoom } from '../../../protocol/rooms.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeTime } from 'ulid';
 import { z } from 'zod';
 import { TOPIC_PATTERN } from '../../../protocol/rooms.js';
+import type { Notification, TargetKind } from '../../../protocol/notification.js';
 
 export const MAX_DATA_BYTES = 16 * 1024;
 export const MAX_DATA_DEPTH = 32;
@@ -63,8 +64,6 @@ export const batchRequestSchema = z.strictObject({
   notifications: z.array(z.unknown()).min(1).max(MAX_BATCH),
 });
 
-export type TargetKind = 'user' | 'users' | 'topic' | 'all';
-
 export const targetKind = (to: Target): TargetKind =>
   'user' in to ? 'user' : 'users' in to ? 'users' : 'topic' in to ? 'topic' : 'all';
 
@@ -79,18 +78,6 @@ export interface NotificationRecord {
   createdAt: number;
 }
 
-/** A notification as one recipient sees it (SPEC §3). */
-export interface Notification {
-  id: string;
-  seq: number;
-  stream: string;
-  type: string;
-  title: string;
-  body?: string;
-  data?: Record<string, unknown>;
-  createdAt: string;
-  readAt: string | null;
-}
 
 /**
  * The notification as the recipient of one stream entry sees it. `createdAt` is

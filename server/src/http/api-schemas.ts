@@ -9,9 +9,11 @@ import type { ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { REST_ERROR_CODES, type ErrorBody } from '../../../protocol/errors.js';
 import type { FeedResponse } from '../domain/feed-service.js';
-import { dataSchema, notificationContentSchema, topicSchema, type Notification } from '../domain/notification.js';
+import { dataSchema, notificationContentSchema, topicSchema } from '../domain/notification.js';
+import type { Notification } from '../../../protocol/notification.js';
 import type { BatchResult, PublishResponse } from '../domain/notification-service.js';
-import type { AdminDirectory, AdminStats, ConnectionInfo, Page, RoomInfo } from '../realtime/admin-directory.js';
+import type { AdminDirectory } from '../realtime/admin-directory.js';
+import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../../../protocol/admin.js';
 
 const count = z.number().int().min(0);
 const isoTime = z.iso.datetime();

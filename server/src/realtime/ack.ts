@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HeraldError, isHeraldError } from '../errors.js';
-import type { Ack } from './events.js';
+import type { Ack } from '../../../protocol/events.js';
 
 /**
  * The one place socket acknowledgements are built: a result becomes

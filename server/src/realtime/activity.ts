@@ -1,15 +1,8 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { ActivitySample } from '../../../protocol/admin.js';
 
 /** Sampling interval of the event-loop delay histogram. */
 const LAG_RESOLUTION_MS = 20;
-
-export interface ActivitySample {
-  /** Second (ms since the epoch, rounded down). */
-  t: number;
-  connections: number;
-  published: number;
-  delivered: number;
-}
 
 /**
  * Kept counters of what flows through this node, sampled once a second into a

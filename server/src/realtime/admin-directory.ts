@@ -1,48 +1,7 @@
 import { roomKind, userRoom } from '../../../protocol/rooms.js';
+import type { AdminStats, ConnectionInfo, ConnectionQuery, NodeStats, Page, RoomInfo, RoomQuery } from '../../../protocol/admin.js';
 import type { Activity } from './activity.js';
 import type { HeraldNamespace } from './socket-delivery.js';
-
-export interface NodeStats {
-  id: string;
-  healthy: boolean;
-  uptimeSec: number;
-  connections: number;
-  eventLoopLagMs: number;
-  memory: { rss: number; heapUsed: number };
-}
-
-export interface AdminStats {
-  nodes: NodeStats[];
-  connections: number;
-  users: number;
-  rooms: number;
-  topics: number;
-  notifications: { published: number; delivered: number; ratePerSec: number };
-}
-
-export interface RoomInfo {
-  name: string;
-  kind: 'user' | 'topic';
-  size: number;
-}
-
-export interface ConnectionInfo {
-  socketId: string;
-  userId: string;
-  rooms: string[];
-  transport: string;
-  address: string;
-  userAgent: string;
-  connectedAt: string;
-  node: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-  /** Set when a node did not answer in time: the page lacks its share. */
-  partial?: boolean;
-}
 
 /** Sort key of a connection across the cluster: connected-at, node, order on that node. */
 export type CursorKey = [number, string, number];
@@ -81,20 +40,6 @@ export function pageOfRooms(all: RoomInfo[], query: RoomQuery, partial = false):
   const items = all.slice(offset, offset + query.limit);
   const nextCursor = offset + query.limit < all.length ? String(offset + query.limit) : null;
   return partial ? { items, nextCursor, partial } : { items, nextCursor };
-}
-
-export interface RoomQuery {
-  prefix?: string;
-  limit: number;
-  cursor?: string;
-}
-
-export interface ConnectionQuery {
-  user?: string;
-  room?: string;
-  node?: string;
-  limit: number;
-  cursor?: string;
 }
 
 /**

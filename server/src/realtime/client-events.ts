@@ -5,7 +5,7 @@ import { invalidPayload } from '../domain/notification-service.js';
 import { subscriptionRequestSchema } from '../domain/subscription-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
 import { HeraldError } from '../errors.js';
-import type { ClientToServerEvents } from './events.js';
+import type { ClientToServerEvents } from '../../../protocol/events.js';
 import type { HeraldSocket } from './socket-server.js';
 import type { TokenExpiry } from './token-expiry.js';
 

@@ -1,22 +1,8 @@
-import type { TargetKind } from '../domain/notification.js';
+import type { RecentNotification } from '../../../protocol/admin.js';
 import type { PublishedNotification, PublishObserver } from '../domain/notification-service.js';
 
 /** How many recipients of a `users` target are kept for display. */
 const NAMES_KEPT = 5;
-
-/** One published notification as the admin UI lists it: a summary, never the body or data. */
-export interface RecentNotification {
-  id: string;
-  type: string;
-  title: string;
-  /** `names` holds the user ids (at most five) or the topic; `count` the number of recipients named. */
-  target: { kind: TargetKind; names: string[]; count: number };
-  /** The `sub` of the publisher. */
-  publisher: string;
-  /** Live deliveries to sockets on this node. */
-  deliveries: number;
-  createdAt: string;
-}
 
 interface Entry {
   summary: Omit<RecentNotification, 'createdAt'>;

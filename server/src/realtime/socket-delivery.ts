@@ -6,7 +6,8 @@ import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../protocol/rooms.j
 import { ReadBatcher } from '../domain/read-batcher.js';
 import type { NotificationStore } from '../store/store.js';
 import type { Presence } from '../cluster/presence.js';
-import type { ClientToServerEvents, InterServerEvents, ServerToClientEvents, SocketData } from './events.js';
+import type { InterServerEvents, SocketData } from './events.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../protocol/events.js';
 
 export type HeraldNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { toNotification, type Notification, type NotificationRecord } from '../domain/notification.js';
+import { toNotification, type NotificationRecord } from '../domain/notification.js';
+import type { Notification } from '../../../protocol/notification.js';
 import {
   APPEND,
   FEED,

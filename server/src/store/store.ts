@@ -1,4 +1,5 @@
-import type { Notification, NotificationRecord } from '../domain/notification.js';
+import type { NotificationRecord } from '../domain/notification.js';
+import type { Notification } from '../../../protocol/notification.js';
 
 /** One notification to append to one or more streams (`user:u`, `topic:t`, `broadcast`). */
 export interface AppendItem {
