@@ -4,7 +4,7 @@ import type { HeraldConfig } from '../config.js';
 import { StartupError } from '../errors.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { Activity } from '../realtime/activity.js';
-import type { HeraldNamespace } from '../realtime/socket-delivery.js';
+import type { HeraldNamespace } from '../realtime/events.js';
 import { RedisRateLimiter } from '../store/redis-rate-limiter.js';
 import { RedisStore } from '../store/redis-store.js';
 import { ClusterDirectory } from './cluster-directory.js';

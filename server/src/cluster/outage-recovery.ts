@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { userOfRoom } from '../../../protocol/rooms.js';
 import type { FeedService } from '../domain/feed-service.js';
-import type { HeraldNamespace } from '../realtime/socket-delivery.js';
+import type { HeraldNamespace } from '../realtime/events.js';
 
 /** Pages of catch-up sent per user after an outage (100 entries each). */
 const MAX_PAGES = 10;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { userOfRoom, userRoom } from '../../../protocol/rooms.js';
-import type { HeraldNamespace } from '../realtime/socket-delivery.js';
+import type { HeraldNamespace } from '../realtime/events.js';
 
 /**
  * How many sockets each user has, across every node. One node reads its own

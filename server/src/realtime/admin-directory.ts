@@ -1,11 +1,7 @@
 import { roomKind, userRoom } from '../../../protocol/rooms.js';
 import type { AdminStats, ConnectionInfo, ConnectionQuery, NodeStats, Page, RoomInfo, RoomQuery } from '../../../protocol/admin.js';
 import type { Activity } from './activity.js';
-import type { HeraldNamespace } from './socket-delivery.js';
-
-/** Sort key of a connection across the cluster: connected-at, node, order on that node. */
-export type CursorKey = [number, string, number];
-export type ListedConnection = ConnectionInfo & { key: CursorKey };
+import type { CursorKey, HeraldNamespace, ListedConnection } from './events.js';
 
 export function compareKeys(a: CursorKey, b: CursorKey): number {
   return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];

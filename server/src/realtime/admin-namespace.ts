@@ -11,7 +11,7 @@ import type { AdminSocketData, InterServerEvents } from './events.js';
 import type { AdminClientToServerEvents, AdminServerToClientEvents } from '../../../protocol/events.js';
 import type { RecentNotifications } from './recent-notifications.js';
 import { socketAuth } from './socket-auth.js';
-import type { HeraldNamespace } from './socket-delivery.js';
+import type { HeraldNamespace } from './events.js';
 import { TokenExpiry } from './token-expiry.js';
 
 export type AdminNamespace = Namespace<AdminClientToServerEvents, AdminServerToClientEvents, InterServerEvents, AdminSocketData>;

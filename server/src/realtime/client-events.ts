@@ -6,7 +6,7 @@ import { subscriptionRequestSchema } from '../domain/subscription-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
 import { HeraldError } from '../errors.js';
 import type { ClientToServerEvents } from '../../../protocol/events.js';
-import type { HeraldSocket } from './socket-server.js';
+import type { HeraldSocket } from './events.js';
 import type { TokenExpiry } from './token-expiry.js';
 
 export interface ClientEventDeps {

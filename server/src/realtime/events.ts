@@ -3,9 +3,16 @@
  * cluster nodes and what each socket carries. The client-facing maps are in
  * protocol/events.ts.
  */
-import type { ConnectionQuery, RoomInfo } from '../../../protocol/admin.js';
+import type { Namespace, Socket } from 'socket.io';
+import type { ConnectionInfo, ConnectionQuery, RoomInfo } from '../../../protocol/admin.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../protocol/events.js';
 import type { Principal } from '../auth/principal.js';
-import type { ListedConnection } from './admin-directory.js';
+import type { BucketState } from '../domain/token-bucket.js';
+
+/** Sort key of a connection across the cluster: connected-at, node, order on that node. */
+export type CursorKey = [number, string, number];
+/** A connection as a node lists it to the others, with the key their pages merge by. */
+export type ListedConnection = ConnectionInfo & { key: CursorKey };
 
 /**
  * Requests between cluster nodes (`serverSideEmit` through the Redis adapter);
@@ -31,3 +38,11 @@ export interface SocketData {
 export interface AdminSocketData {
   principal: Principal;
 }
+
+/** The user namespace `/`. */
+export type HeraldNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** A user socket; its flood control lives in `data` as plain numbers: a token bucket and the strikes. */
+export type HeraldSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> & {
+  data: SocketData & BucketState & { strikes: number };
+};

@@ -2,7 +2,7 @@ import type { Socket } from 'socket.io';
 import { bearerToken, type TokenVerifier } from '../auth/token-verifier.js';
 import { HeraldError, isHeraldError } from '../errors.js';
 import { userRoom } from '../../../protocol/rooms.js';
-import type { HeraldNamespace } from './socket-delivery.js';
+import type { HeraldNamespace } from './events.js';
 import type { Presence } from '../cluster/presence.js';
 
 type Next = (err?: Error) => void;

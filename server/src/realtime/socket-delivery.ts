@@ -1,4 +1,3 @@
-import type { Namespace } from 'socket.io';
 import type { Logger } from 'pino';
 import type { Delivery } from '../domain/delivery.js';
 import { toNotification, type NotificationRecord } from '../domain/notification.js';
@@ -6,10 +5,7 @@ import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../protocol/rooms.j
 import { ReadBatcher } from '../domain/read-batcher.js';
 import type { NotificationStore } from '../store/store.js';
 import type { Presence } from '../cluster/presence.js';
-import type { InterServerEvents, SocketData } from './events.js';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../../protocol/events.js';
-
-export type HeraldNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+import type { HeraldNamespace } from './events.js';
 
 /**
  * Delivery through Socket.IO rooms. A fan-out is one `to(room).emit`, so the

@@ -1,26 +1,19 @@
-import type { Socket } from 'socket.io';
 import type { Logger } from 'pino';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { CatchUpReads } from '../domain/catch-up.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
-import { takeToken, type BucketState } from '../domain/token-bucket.js';
+import { takeToken } from '../domain/token-bucket.js';
 import { topicRoom, userRoom } from '../../../protocol/rooms.js';
 import { HeraldError } from '../errors.js';
 import { clientEventHandlers, type ClientEventHandler } from './client-events.js';
-import type { InterServerEvents, SocketData } from './events.js';
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../../protocol/events.js';
+import type { HeraldNamespace, HeraldSocket } from './events.js';
+import type { Ack } from '../../../protocol/events.js';
 import { clientAddress, releaseHandshake } from './handshake.js';
 import { socketAuth } from './socket-auth.js';
 import type { Presence } from '../cluster/presence.js';
-import type { HeraldNamespace } from './socket-delivery.js';
 import { TokenExpiry } from './token-expiry.js';
 import { answer, toAckError } from './ack.js';
-
-/** A user socket; its flood control lives in `data` as plain numbers: a token bucket and the strikes. */
-export type HeraldSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData> & {
-  data: SocketData & BucketState & { strikes: number };
-};
 
 export interface UserSocketsOptions {
   nodeId: string;

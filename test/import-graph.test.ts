@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/** Every TypeScript source under `dir`, tests left out. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    if (statSync(file).isDirectory()) return sources(file);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [file] : [];
+  });
+}
+
+/** The files of this tree that `file` imports or re-exports from, types included. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+}
+
+/** Each cycle of the graph once, as the files around it (a depth-first search). */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === 'open') found.push(stack.slice(stack.indexOf(next)).map((f) => path.relative(ROOT, f)));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) if (!state.has(file)) visit(file);
+  return found;
+}
+
+describe('the import graph of the server and the protocol module', () => {
+  const files = [...sources(path.join(ROOT, 'server/src')), ...sources(path.join(ROOT, 'protocol'))];
+  const graph = new Map(files.map((file) => [file, importsOf(file)]));
+
+  it('reads every file and finds the imports between them', () => {
+    expect(files.length).toBeGreaterThan(50);
+    const edges = [...graph.values()].flat();
+    expect(edges.length).toBeGreaterThan(100);
+    for (const target of edges) expect(graph.has(target), path.relative(ROOT, target)).toBe(true);
+  });
+
+  it('has no cycle, type-only imports included', () => {
+    expect(cycles(graph)).toEqual([]);
+  });
+
+  it('finds a cycle when there is one (the check itself)', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => path.join(ROOT, name)) as [string, string, string, string];
+    expect(cycles(new Map([[a, [b]], [b, [c]], [c, [a]], [d, [a]]]))).toEqual([['a', 'b', 'c']]);
+    expect(cycles(new Map([[a, [b]], [b, [c]], [d, [a, c]]]))).toEqual([]);
+  });
+});
