@@ -9,6 +9,7 @@ import type { HeraldConfig } from './config.js';
 import { CatchUpReads } from './domain/catch-up.js';
 import { FeedService } from './domain/feed-service.js';
 import { Edge } from './edge/edge.js';
+import { IDEMPOTENCY_TTL_MS } from './domain/idempotency.js';
 import { combinePublishObservers, NotificationService } from './domain/notification-service.js';
 import { SubscriptionService } from './domain/subscription-service.js';
 import { KeyedRateLimiter } from './domain/token-bucket.js';
@@ -171,7 +172,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const retentionLog = log.child({ component: 'retention' });
   const prune = () =>
     store
-      .prune(now() - config.retention.days * 86_400_000, config.retention.perStream, now() - 86_400_000)
+      .prune(now() - config.retention.days * 86_400_000, config.retention.perStream, now() - IDEMPOTENCY_TTL_MS)
       .then((removed) => {
         if (removed.entries || removed.idempotencyKeys) retentionLog.info(removed, 'retention applied');
       })

@@ -7,7 +7,8 @@ import { batchRequestSchema, notificationIds, publishRequestSchema, targetKind, 
 import type { TargetKind } from '../../../protocol/notification.js';
 import { BROADCAST_STREAM, topicRoom, userOfRoom, userRoom } from '../../../protocol/rooms.js';
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
+
 /** How long a claim on a key lasts if its holder dies before writing the record. */
 const CLAIM_TTL_MS = 30_000;
 /** How long a concurrent request with the same key waits for the first one's record. */

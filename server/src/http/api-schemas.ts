@@ -9,6 +9,7 @@ import type { ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { REST_ERROR_CODES, type ErrorBody } from '../../../protocol/errors.js';
 import type { FeedResponse } from '../domain/feed-service.js';
+import { IDEMPOTENCY_WINDOW } from '../domain/idempotency.js';
 import { dataSchema, notificationContentSchema, topicSchema } from '../domain/notification.js';
 import type { Notification } from '../../../protocol/notification.js';
 import type { BatchResult, PublishResponse } from '../domain/notification-service.js';
@@ -144,7 +145,7 @@ const errorDescriptions: Record<ErrorStatus, string> = {
   401: 'No or bad token: `token_missing`, `token_invalid` or `token_expired`',
   403: "The token's roles or topic policy do not allow this (`forbidden`)",
   404: 'Nothing there (`not_found`)',
-  409: 'This `Idempotency-Key` was used within 24 h with another body (`idempotency_conflict`)',
+  409: `This \`Idempotency-Key\` was used within ${IDEMPOTENCY_WINDOW} with another body (\`idempotency_conflict\`)`,
   413: 'The body is over `MAX_BODY_BYTES`, 64 KiB by default (`payload_too_large`)',
   422: 'A value breaks the schema (`invalid_payload`, `invalid_topic`); `details` name the fields',
   429: 'Too many requests from this caller (`rate_limited`); retry after `Retry-After` seconds',

@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { feedQuerySchema, readRequestSchema } from '../domain/feed-service.js';
+import { IDEMPOTENCY_WINDOW } from '../domain/idempotency.js';
 import { batchRequestSchema, publishRequestSchema, topicSchema, userIdSchema } from '../domain/notification.js';
 import * as api from './api-schemas.js';
 import { errors, json, type ErrorStatus } from './api-schemas.js';
@@ -28,7 +29,7 @@ const idempotencyKey = z
   // The pattern `NotificationService` checks the header against.
   .regex(/^[\x21-\x7e]{1,255}$/)
   .optional()
-  .meta({ description: 'Repeating a key within 24 h returns the first response and delivers nothing again; another body gets 409' });
+  .meta({ description: `Repeating a key within ${IDEMPOTENCY_WINDOW} returns the first response and delivers nothing again; another body gets 409` });
 
 const publisherOnly = 'Needs the `publisher` or `admin` role';
 const adminReadOnly = 'Needs the `admin` or `admin:read` role';

@@ -20,6 +20,7 @@ import {
   type LuaScript,
   type ScriptArg,
 } from './redis-scripts.js';
+import { IDEMPOTENCY_TTL_MS } from '../domain/idempotency.js';
 import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
 
 const DAY = 86_400_000;
@@ -41,7 +42,7 @@ export interface RedisStoreOptions {
    * prune never runs. Must not be shorter than the retention prune applies. @default 30 days
    */
   retentionMs?: number;
-  /** Lifetime of an idempotency record. @default 24 hours */
+  /** Lifetime of an idempotency record. @default IDEMPOTENCY_TTL_MS (24 hours) */
   idempotencyTtlMs?: number;
 }
 
@@ -98,7 +99,7 @@ export class RedisStore implements NotificationStore {
     this.keys = redisKeys(this.prefix);
     this.now = opts.now ?? Date.now;
     this.retentionMs = Math.max(1, Math.round(opts.retentionMs ?? 30 * DAY));
-    this.idempotencyTtlMs = Math.max(1, Math.round(opts.idempotencyTtlMs ?? DAY));
+    this.idempotencyTtlMs = Math.max(1, Math.round(opts.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS));
   }
 
   /**
