@@ -9,10 +9,9 @@ import type { HeraldConfig } from './config.js';
 import { CatchUpReads } from './domain/catch-up.js';
 import { FeedService } from './domain/feed-service.js';
 import { Edge } from './edge/edge.js';
-import { IDEMPOTENCY_TTL_MS } from './domain/idempotency.js';
+import { Retention } from './domain/retention.js';
 import { combinePublishObservers, NotificationService } from './domain/notification-service.js';
 import { SubscriptionService } from './domain/subscription-service.js';
-import { KeyedRateLimiter } from './domain/token-bucket.js';
 import { adminStatic } from './http/admin-static.js';
 import { createApp } from './http/app.js';
 import type { HttpDeps } from './http/deps.js';
@@ -20,7 +19,6 @@ import { publishRoute } from './http/publish-route.js';
 import { createLogger } from './logger.js';
 import { HeraldMetrics } from './metrics.js';
 import { Activity } from './realtime/activity.js';
-import { AdminDirectory } from './realtime/admin-directory.js';
 import { AdminSockets, type AdminNamespace } from './realtime/admin-namespace.js';
 import type { HeraldNamespace, InterServerEvents, SocketData } from './realtime/events.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../protocol/events.js';
@@ -30,8 +28,9 @@ import { UserSockets } from './realtime/socket-server.js';
 import { releaseUpgradeResponses } from './realtime/handshake.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import { GuardedStore } from './store/guarded-store.js';
+import type { Backplane } from './backplane/backplane.js';
+import { LocalBackplane } from './backplane/local-backplane.js';
 import { Cluster } from './cluster/cluster.js';
-import { LocalPresence } from './cluster/presence.js';
 import type { NotificationStore } from './store/store.js';
 
 export type HeraldServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -79,9 +78,11 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const now = deps.now ?? Date.now;
   const devSecret = config.jwt.algorithm === 'HS256' && !config.jwt.secret ? loadOrCreateDevSecret(config.dataDir) : undefined;
   const verifier = new TokenVerifier(verifierKeys(config.jwt, config.jwt.secret ?? devSecret));
-  const cluster = config.redisUrl ? await Cluster.connect(config, log, now) : undefined;
   const storeLog = log.child({ component: 'store' });
-  const store = new GuardedStore(deps.store ?? cluster?.store ?? new SqliteStore({ dataDir: config.dataDir, now, log: storeLog }), storeLog);
+  const backplane: Backplane = config.redisUrl
+    ? await Cluster.connect(config, log, now)
+    : new LocalBackplane(deps.store ?? new SqliteStore({ dataDir: config.dataDir, now, log: storeLog }), config);
+  const store = new GuardedStore(deps.store ?? backplane.store, storeLog);
 
   // Engine.IO wraps the request listeners present when it attaches, so the
   // publish routes and the app must be behind this one; they are built below,
@@ -97,14 +98,12 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     // `connect_error` (forbidden_origin) from the namespace middleware, which
     // enforces the allow-list; no cookies are used, so this exposes nothing.
     cors: { origin: true, credentials: false },
-    ...(cluster ? { adapter: cluster.adapter } : {}),
+    ...(backplane.adapter ? { adapter: backplane.adapter } : {}),
   });
   const nsp: HeraldNamespace = io.of('/');
   const activity = new Activity(() => nsp.sockets.size, now);
-  const { presence, directory } = cluster
-    ? cluster.attach(nsp, activity, now)
-    : { presence: new LocalPresence(nsp), directory: new AdminDirectory(nsp, config.nodeId, activity, now) };
-  const delivery = new SocketDelivery(nsp, store, presence, log.child({ component: 'delivery' }), cluster !== undefined);
+  const { presence, directory } = backplane.attach(nsp, activity, now);
+  const delivery = new SocketDelivery(nsp, store, presence, log.child({ component: 'delivery' }), backplane.shared);
   const metrics: HeraldMetrics = new HeraldMetrics({
     connections: () => nsp.sockets.size,
     usersOnline: () => directory.usersOnline,
@@ -161,7 +160,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     subscriptions,
     directory,
     metrics,
-    rateLimiter: cluster?.rateLimiter ?? new KeyedRateLimiter(config.apiRatePerSec, config.apiRateBurst),
+    rateLimiter: backplane.rateLimiter,
     now,
     accepting: () => accepting && !edge.isDraining,
     edge,
@@ -169,24 +168,15 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   routes.publish = publishRoute(httpDeps);
   const app = (routes.app = createApp(httpDeps, { static: adminStatic() }));
 
-  const retentionLog = log.child({ component: 'retention' });
-  const prune = () =>
-    store
-      .prune(now() - config.retention.days * 86_400_000, config.retention.perStream, now() - IDEMPOTENCY_TTL_MS)
-      .then((removed) => {
-        if (removed.entries || removed.idempotencyKeys) retentionLog.info(removed, 'retention applied');
-      })
-      .catch((err: unknown) => retentionLog.error({ err }, 'retention failed'));
-  const retention = setInterval(prune, config.retention.intervalMs);
-  retention.unref();
-  void prune();
-  await cluster?.start(nsp, feed);
+  const retention = new Retention(store, config.retention, log.child({ component: 'retention' }), now);
+  retention.start();
+  await backplane.start(nsp, feed);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       accepting = false;
-      clearInterval(retention);
+      retention.stop();
       userSockets.close();
       adminSockets.close();
       activity.close();
@@ -200,7 +190,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
       });
       clearTimeout(force);
       await store.close();
-      await cluster?.close();
+      await backplane.close();
       log.info('closed');
     })());
 

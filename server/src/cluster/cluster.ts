@@ -1,5 +1,6 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
+import type { Backplane } from '../backplane/backplane.js';
 import type { HeraldConfig } from '../config.js';
 import { StartupError } from '../errors.js';
 import type { FeedService } from '../domain/feed-service.js';
@@ -16,14 +17,16 @@ import { RedisConnections } from './redis-connections.js';
 const PREFIX = 'herald:';
 
 /**
- * Cluster mode (`REDIS_URL`): the Socket.IO Redis adapter over ioredis, the Redis
- * store, shared rate limits, presence and membership by heartbeat. One per node.
+ * Cluster mode (`REDIS_URL`), the Redis backplane: the Socket.IO Redis adapter
+ * over ioredis, the Redis store, shared rate limits, presence and membership by
+ * heartbeat. One per node.
  *
  * @example
  * const cluster = await Cluster.connect(config, log);
  * const io = new Server(http, { adapter: cluster.adapter });
  */
-export class Cluster {
+export class Cluster implements Backplane {
+  readonly shared = true;
   readonly store: RedisStore;
   readonly rateLimiter: RedisRateLimiter;
   readonly adapter: ReturnType<typeof createAdapter>;
