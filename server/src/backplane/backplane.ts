@@ -1,7 +1,7 @@
 import type { ServerOptions } from 'socket.io';
 import type { FeedService } from '../domain/feed-service.js';
 import type { RateLimiter } from '../domain/token-bucket.js';
-import type { Presence } from '../cluster/presence.js';
+import type { Presence } from '../domain/presence.js';
 import type { Activity } from '../realtime/activity.js';
 import type { AdminDirectory } from '../realtime/admin-directory.js';
 import type { HeraldNamespace } from '../realtime/events.js';

@@ -1,6 +1,6 @@
 import type { HeraldConfig } from '../config.js';
 import { KeyedRateLimiter } from '../domain/token-bucket.js';
-import { LocalPresence } from '../cluster/presence.js';
+import { LocalPresence } from './presence-local.js';
 import type { Activity } from '../realtime/activity.js';
 import { AdminDirectory } from '../realtime/admin-directory.js';
 import type { HeraldNamespace } from '../realtime/events.js';

@@ -5,7 +5,7 @@ import type { AdminStats, ConnectionInfo, ConnectionQuery, Page, RoomInfo, RoomQ
 import type { InterServerEvents } from '../realtime/events.js';
 import type { HeraldNamespace } from '../realtime/events.js';
 import type { NodeRegistry } from './node-registry.js';
-import type { Presence } from './presence.js';
+import type { Presence } from '../domain/presence.js';
 
 type Ask = keyof InterServerEvents;
 type Answer<E extends Ask> = Parameters<Parameters<InterServerEvents[E]>[1]>[0];

@@ -11,7 +11,7 @@ import { RedisStore } from '../store/redis-store.js';
 import { ClusterDirectory } from './cluster-directory.js';
 import { NodeRegistry } from './node-registry.js';
 import { OutageRecovery } from './outage-recovery.js';
-import { RedisPresence } from './presence.js';
+import { RedisPresence } from './presence-redis.js';
 import { RedisConnections } from './redis-connections.js';
 
 const PREFIX = 'herald:';

@@ -3,7 +3,7 @@ import { bearerToken, type TokenVerifier } from '../auth/token-verifier.js';
 import { HeraldError, isHeraldError } from '../errors.js';
 import { userRoom } from '../../../protocol/rooms.js';
 import type { HeraldNamespace } from './events.js';
-import type { Presence } from '../cluster/presence.js';
+import type { Presence } from '../domain/presence.js';
 
 type Next = (err?: Error) => void;
 

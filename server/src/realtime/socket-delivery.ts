@@ -4,7 +4,7 @@ import { toNotification, type NotificationRecord } from '../domain/notification.
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../protocol/rooms.js';
 import { ReadBatcher } from '../domain/read-batcher.js';
 import type { NotificationStore } from '../store/store.js';
-import type { Presence } from '../cluster/presence.js';
+import type { Presence } from '../domain/presence.js';
 import type { HeraldNamespace } from './events.js';
 
 /**

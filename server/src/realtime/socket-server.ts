@@ -11,7 +11,7 @@ import type { HeraldNamespace, HeraldSocket } from './events.js';
 import type { Ack } from '../../../protocol/events.js';
 import { clientAddress, releaseHandshake } from './handshake.js';
 import { socketAuth } from './socket-auth.js';
-import type { Presence } from '../cluster/presence.js';
+import type { Presence } from '../domain/presence.js';
 import { TokenExpiry } from './token-expiry.js';
 import { answer, toAckError } from './ack.js';
 

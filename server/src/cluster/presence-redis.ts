@@ -1,35 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { userOfRoom, userRoom } from '../../../protocol/rooms.js';
+import { userOfRoom } from '../../../protocol/rooms.js';
+import type { Presence } from '../domain/presence.js';
 import type { HeraldNamespace } from '../realtime/events.js';
-
-/**
- * How many sockets each user has, across every node. One node reads its own
- * adapter rooms; a cluster adds what the other live nodes published to Redis.
- */
-export interface Presence {
-  /** Sockets of `userId` on every live node. */
-  connections(userId: string): Promise<number>;
-  /** The users among `userIds` with at least one socket anywhere. */
-  online(userIds: readonly string[]): Promise<string[]>;
-  /** Records a socket of `userId` arriving on (+1) or leaving (-1) this node. */
-  changed(userId: string, delta: 1 | -1): void;
-}
-
-/** Presence on one node: the adapter's rooms already count everything. */
-export class LocalPresence implements Presence {
-  constructor(private readonly nsp: HeraldNamespace) {}
-
-  async connections(userId: string): Promise<number> {
-    return this.nsp.adapter.rooms.get(userRoom(userId))?.size ?? 0;
-  }
-
-  async online(userIds: readonly string[]): Promise<string[]> {
-    return userIds.filter((id) => this.nsp.adapter.rooms.has(userRoom(id)));
-  }
-
-  changed(): void {}
-}
 
 /**
  * Presence in a cluster: each node keeps a Redis hash `presence:<node>` of its
