@@ -53,6 +53,15 @@ describe('the import graph of the server and the protocol module', () => {
     expect(cycles(graph)).toEqual([]);
   });
 
+  it('keeps the domain below everything that implements or serves it: it imports only protocol/, the errors and itself', () => {
+    const domain = path.join(ROOT, 'server/src/domain');
+    const allowed = [domain + path.sep, path.join(ROOT, 'protocol') + path.sep, path.join(ROOT, 'server/src/errors.ts')];
+    for (const [file, targets] of graph) {
+      if (!file.startsWith(domain + path.sep)) continue;
+      for (const target of targets) expect(allowed.some((a) => target.startsWith(a)), `${path.relative(ROOT, file)} imports ${path.relative(ROOT, target)}`).toBe(true);
+    }
+  });
+
   it('finds a cycle when there is one (the check itself)', () => {
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => path.join(ROOT, name)) as [string, string, string, string];
     expect(cycles(new Map([[a, [b]], [b, [c]], [c, [a]], [d, [a]]]))).toEqual([['a', 'b', 'c']]);

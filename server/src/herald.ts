@@ -31,7 +31,7 @@ import { GuardedStore } from './store/guarded-store.js';
 import type { Backplane } from './backplane/backplane.js';
 import { LocalBackplane } from './backplane/local-backplane.js';
 import { Cluster } from './cluster/cluster.js';
-import type { NotificationStore } from './store/store.js';
+import type { NotificationStore } from './domain/notification-store.js';
 
 export type HeraldServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 

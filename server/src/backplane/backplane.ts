@@ -5,7 +5,7 @@ import type { Presence } from '../domain/presence.js';
 import type { Activity } from '../realtime/activity.js';
 import type { AdminDirectory } from '../realtime/admin-directory.js';
 import type { HeraldNamespace } from '../realtime/events.js';
-import type { NotificationStore } from '../store/store.js';
+import type { NotificationStore } from '../domain/notification-store.js';
 
 /**
  * What a node shares with the other nodes of its deployment, or keeps to itself

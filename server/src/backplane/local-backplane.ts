@@ -4,7 +4,7 @@ import { LocalPresence } from './presence-local.js';
 import type { Activity } from '../realtime/activity.js';
 import { AdminDirectory } from '../realtime/admin-directory.js';
 import type { HeraldNamespace } from '../realtime/events.js';
-import type { NotificationStore } from '../store/store.js';
+import type { NotificationStore } from '../domain/notification-store.js';
 import type { Backplane } from './backplane.js';
 
 /**

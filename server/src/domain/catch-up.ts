@@ -1,4 +1,4 @@
-import type { CatchUp, NotificationStore } from '../store/store.js';
+import type { CatchUp, NotificationStore } from './notification-store.js';
 import { MAX_PAGE } from './feed-service.js';
 import { ReadBatcher } from './read-batcher.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { NotificationStore } from '../store/store.js';
+import type { NotificationStore } from './notification-store.js';
 import type { Delivery } from './delivery.js';
 import type { Notification } from '../../../protocol/notification.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { HeraldError } from '../errors.js';
-import type { NotificationStore, IdempotencyRecord } from '../store/store.js';
+import type { NotificationStore, IdempotencyRecord } from './notification-store.js';
 import type { Delivery } from './delivery.js';
 import { batchRequestSchema, notificationIds, publishRequestSchema, targetKind, type NotificationRecord, type PublishRequest, type Target } from './notification.js';
 import type { TargetKind } from '../../../protocol/notification.js';

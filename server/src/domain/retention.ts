@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { NotificationStore } from '../store/store.js';
+import type { NotificationStore } from './notification-store.js';
 import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
 
 const DAY_MS = 86_400_000;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HeraldError } from '../errors.js';
-import type { NotificationStore } from '../store/store.js';
+import type { NotificationStore } from './notification-store.js';
 import type { Delivery } from './delivery.js';
 import { isValidTopic } from '../../../protocol/rooms.js';
 import { topicAllowed } from './topic-policy.js';

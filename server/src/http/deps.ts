@@ -11,7 +11,7 @@ import type { RateLimiter } from '../domain/token-bucket.js';
 import type { Edge } from '../edge/edge.js';
 import type { HeraldMetrics } from '../metrics.js';
 import type { AdminDirectory } from '../realtime/admin-directory.js';
-import type { NotificationStore } from '../store/store.js';
+import type { NotificationStore } from '../domain/notification-store.js';
 
 /** What the routes are built from; assembled by `createHerald`. */
 export interface HttpDeps {

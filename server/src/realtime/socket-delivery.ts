@@ -3,7 +3,7 @@ import type { Delivery } from '../domain/delivery.js';
 import { toNotification, type NotificationRecord } from '../domain/notification.js';
 import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../protocol/rooms.js';
 import { ReadBatcher } from '../domain/read-batcher.js';
-import type { NotificationStore } from '../store/store.js';
+import type { NotificationStore } from '../domain/notification-store.js';
 import type { Presence } from '../domain/presence.js';
 import type { HeraldNamespace } from './events.js';
 

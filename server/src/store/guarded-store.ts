@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { HeraldError, isHeraldError } from '../errors.js';
-import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
+import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from '../domain/notification-store.js';
 
 /**
  * Wraps a store so that its failures (Redis down, disk full) reach callers as a

@@ -21,7 +21,7 @@ import {
   type ScriptArg,
 } from './redis-scripts.js';
 import { IDEMPOTENCY_TTL_MS } from '../domain/idempotency.js';
-import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from './store.js';
+import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from '../domain/notification-store.js';
 
 const DAY = 86_400_000;
 /** The seq clock's resolution: a reconnecting client resumes 10-20 s of seqs before its lastSeq. */

@@ -20,7 +20,7 @@ import type {
   IdempotencyRecord,
   NotificationStore,
   PruneResult,
-} from './store.js';
+} from '../domain/notification-store.js';
 
 interface StreamRange {
   stream: string;

@@ -1,4 +1,4 @@
-import type { NotificationRecord } from '../domain/notification.js';
+import type { NotificationRecord } from './notification.js';
 import type { Notification } from '../../../protocol/notification.js';
 
 /** One notification to append to one or more streams (`user:u`, `topic:t`, `broadcast`). */
