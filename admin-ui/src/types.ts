@@ -5,6 +5,5 @@
 export type { ActivitySample, AdminStats, ConnectionInfo, ConnectionQuery, NodeStats, Page, RecentNotification, RoomInfo, RoomQuery } from '../../protocol/admin.js';
 export type { AdminClientToServerEvents, AdminReadyPayload, AdminServerToClientEvents } from '../../protocol/events.js';
 export type { ErrorBody, ErrorCode } from '../../protocol/errors.js';
-// Not yet in protocol/ (their zod schemas are the server's): the publish target and reply.
-export type { Target } from '../../server/src/domain/notification.js';
-export type { PublishResponse } from '../../server/src/domain/notification-service.js';
+export type { Target } from '../../protocol/requests.js';
+export type { PublishResponse } from '../../protocol/responses.js';

@@ -1,5 +1,5 @@
 import type { CatchUp, NotificationStore } from './notification-store.js';
-import { MAX_PAGE } from './feed-service.js';
+import { MAX_PAGE } from '../../../protocol/requests.js';
 import { ReadBatcher } from './read-batcher.js';
 
 /**

@@ -1,41 +1,9 @@
-import { z } from 'zod';
 import type { NotificationStore } from './notification-store.js';
 import type { Delivery } from './delivery.js';
 import type { Notification } from '../../../protocol/notification.js';
+import { MAX_PAGE, type FeedQueryInput, type ReadRequest } from '../../../protocol/requests.js';
+import type { FeedResponse } from '../../../protocol/responses.js';
 
-export const MAX_PAGE = 100;
-/** A `seq` in a query string: digits only (an empty or blank value is an error, not 0). */
-const seqQuerySchema = z
-  .string()
-  .regex(/^\d{1,16}$/, 'must be a non-negative integer')
-  .transform(Number)
-  .meta({ type: 'integer', minimum: 0, description: 'a seq from an earlier answer' });
-const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
-export const feedQuerySchema = z.object({
-  before: seqQuerySchema.optional(),
-  after: seqQuerySchema.optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
-  unread: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
-});
-export type FeedQueryInput = z.infer<typeof feedQuerySchema>;
-
-export const readRequestSchema = z.union([
-  z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(1000) }),
-  z.strictObject({ all: z.literal(true) }),
-]);
-export type ReadRequest = z.infer<typeof readRequestSchema>;
-
-export const syncRequestSchema = z.strictObject({
-  afterSeq: seqSchema,
-  limit: z.number().int().min(1).max(MAX_PAGE).optional(),
-});
-
-export interface FeedResponse {
-  items: Notification[];
-  unreadCount: number;
-  nextCursor: number | null;
-}
 
 /** A user's feed: paging, catch-up after a reconnect, and read state. */
 export class FeedService {

@@ -3,24 +3,19 @@ import type { z } from 'zod';
 import { HeraldError } from '../errors.js';
 import type { NotificationStore, IdempotencyRecord } from './notification-store.js';
 import type { Delivery } from './delivery.js';
-import { batchRequestSchema, notificationIds, publishRequestSchema, targetKind, type NotificationRecord, type PublishRequest, type Target } from './notification.js';
+import { notificationIds, targetKind, type NotificationRecord } from './notification.js';
+import { batchRequestSchema, publishRequestSchema, type PublishRequest, type Target } from '../../../protocol/requests.js';
 import type { TargetKind } from '../../../protocol/notification.js';
 import { BROADCAST_STREAM, topicRoom, userOfRoom, userRoom } from '../../../protocol/rooms.js';
 
 import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
+import type { BatchResult, PublishResponse } from '../../../protocol/responses.js';
 
 /** How long a claim on a key lasts if its holder dies before writing the record. */
 const CLAIM_TTL_MS = 30_000;
 /** How long a concurrent request with the same key waits for the first one's record. */
 const CLAIM_WAIT_MS = 5_000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-export interface PublishResponse {
-  id: string;
-  createdAt: string;
-  streams: number;
-}
-export type BatchResult = { id: string } | { error: { code: string; message: string; details?: unknown } };
 
 export interface PublishObserver {
   /**

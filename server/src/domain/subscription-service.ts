@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { HeraldError } from '../errors.js';
 import type { NotificationStore } from './notification-store.js';
 import type { Delivery } from './delivery.js';
@@ -55,4 +54,3 @@ export class SubscriptionService {
   }
 }
 
-export const subscriptionRequestSchema = z.strictObject({ topic: z.string().max(256) });

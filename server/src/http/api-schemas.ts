@@ -8,11 +8,11 @@
 import type { ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { REST_ERROR_CODES, type ErrorBody } from '../../../protocol/errors.js';
-import type { FeedResponse } from '../domain/feed-service.js';
+import type { FeedResponse } from '../../../protocol/responses.js';
 import { IDEMPOTENCY_WINDOW } from '../domain/idempotency.js';
-import { dataSchema, notificationContentSchema, topicSchema } from '../domain/notification.js';
+import { dataSchema, notificationContentSchema, topicSchema } from '../../../protocol/requests.js';
 import type { Notification } from '../../../protocol/notification.js';
-import type { BatchResult, PublishResponse } from '../domain/notification-service.js';
+import type { BatchResult, PublishResponse } from '../../../protocol/responses.js';
 import type { AdminDirectory } from '../realtime/admin-directory.js';
 import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../../../protocol/admin.js';
 

@@ -1,8 +1,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { feedQuerySchema, readRequestSchema } from '../domain/feed-service.js';
+import { feedQuerySchema, readRequestSchema } from '../../../protocol/requests.js';
 import { IDEMPOTENCY_WINDOW } from '../domain/idempotency.js';
-import { batchRequestSchema, publishRequestSchema, topicSchema, userIdSchema } from '../domain/notification.js';
+import { batchRequestSchema, publishRequestSchema, topicSchema, userIdSchema } from '../../../protocol/requests.js';
 import * as api from './api-schemas.js';
 import { errors, json, type ErrorStatus } from './api-schemas.js';
 import { connectionsQuerySchema, roomsQuerySchema } from './routes/admin.js';

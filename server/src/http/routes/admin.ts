@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { canReadAdmin, isAdmin } from '../../auth/principal.js';
-import { userIdSchema } from '../../domain/notification.js';
+import { userIdSchema } from '../../../../protocol/requests.js';
 import { HeraldError } from '../../errors.js';
 import { requireRole } from '../authenticate.js';
 import { param, parseWith, type HttpDeps } from '../deps.js';

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { feedQuerySchema, readRequestSchema } from '../../domain/feed-service.js';
+import { feedQuerySchema, readRequestSchema } from '../../../../protocol/requests.js';
 import { principalOf } from '../authenticate.js';
 import { param, parseWith, type HttpDeps } from '../deps.js';
 

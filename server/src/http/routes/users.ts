@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { canPublish } from '../../auth/principal.js';
-import { userIdSchema } from '../../domain/notification.js';
+import { userIdSchema } from '../../../../protocol/requests.js';
 import { requireRole } from '../authenticate.js';
 import { param, parseWith, type HttpDeps } from '../deps.js';
 
