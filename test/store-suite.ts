@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NotificationRecord } from '../server/src/domain/notification.js';
-import type { AppendItem, NotificationStore } from '../server/src/store/store.js';
+import type { AppendItem, NotificationStore } from '../server/src/domain/notification-store.js';
 
 /** A store under test, and how to throw it away. */
 export interface StoreHandle {
@@ -321,15 +321,43 @@ export function describeStore(name: string, makeStore: (clock: StoreClock) => Pr
       expect(await store.catchUp([])).toEqual([]);
     });
 
+    it('pages several users in one batch as each alone would read, with watermarks, read marks and topics from their start', async () => {
+      await store.subscribe('b', 'news');
+      const first = await put(['user:a', 'user:b'], 'first');
+      await put(['broadcast'], 'all');
+      const news = await put(['topic:news'], 'news');
+      await store.markAllRead('a');
+      await put(['user:a', 'user:b'], 'later');
+      await store.markRead('b', [first.notification.id]);
+      const together = await store.catchUp([
+        { userId: 'a', afterSeq: 0, limit: 100 },
+        { userId: 'b', afterSeq: 0, limit: 2 },
+        { userId: 'b', afterSeq: news.seqs[0]!, limit: 100 },
+      ]);
+      expect(together.map((c) => c.unreadCount)).toEqual([1, 3, 3]);
+      expect(together[0]!.missed.items.map((n) => [n.title, n.readAt !== null])).toEqual([['first', true], ['all', true], ['later', false]]);
+      expect(together[1]!.missed).toMatchObject({ hasMore: true, items: [{ title: 'first' }, { title: 'all' }] });
+      expect(together[1]!.missed.items.map((n) => n.readAt !== null)).toEqual([true, false]);
+      expect(together[2]!.missed.items.map((n) => n.title)).toEqual(['later']);
+      expect((await store.feed('a', { limit: 10, unreadOnly: true })).items.map((n) => n.title)).toEqual(['later']);
+      expect((await store.feed('b', { limit: 2 })).items.map((n) => n.title)).toEqual(['later', 'news']);
+      expect((await store.feed('b', { limit: 10, before: news.seqs[0]!, unreadOnly: true })).items.map((n) => n.title)).toEqual(['all']);
+    });
+
     it('reads users whose ids need escaping (quotes, a backslash, a lone surrogate) in a batch with everyone else', async () => {
       const odd = ['say "hi"', 'back\\slash', 'half \ud800 pair', "it's"];
       await store.subscribe(odd[0]!, 'news');
       for (const [i, userId] of odd.entries()) await put([`user:${userId}`], `own ${i}`);
       await put(['topic:news'], 'news');
       await store.markRead(odd[1]!, [(await store.feed(odd[1]!, { limit: 1 })).items[0]!.id]);
+      // A read watermark too: the lone surrogate's user marks everything read.
+      await store.markAllRead(odd[2]!);
       const together = await store.catchUp([...odd, 'plain'].map((userId) => ({ userId, afterSeq: 0, limit: 100 })));
       expect(together.map((c) => c.missed.items.map((n) => n.title))).toEqual([['own 0', 'news'], ['own 1'], ['own 2'], ['own 3'], []]);
-      expect(together.map((c) => c.unreadCount)).toEqual([2, 0, 1, 1, 0]);
+      expect(together.map((c) => c.unreadCount)).toEqual([2, 0, 0, 1, 0]);
+      expect(together[2]!.missed.items[0]!.readAt).not.toBeNull();
+      expect(await store.unreadCount(odd[2]!)).toBe(0);
+      expect((await store.feed(odd[2]!, { limit: 10, unreadOnly: true })).items).toEqual([]);
       expect(together[0]!.topics).toEqual(['news']);
       expect(await store.subscriptionsOf(odd)).toEqual([['news'], [], [], []]);
     });

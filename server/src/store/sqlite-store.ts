@@ -341,15 +341,13 @@ export class SqliteStore implements NotificationStore {
    * the seq of subscribing) and the read watermark.
    */
   private readers(userIds: readonly string[]): FeedReader[] {
-    const watermarks = new Map(
-      (
-        this.stmt('SELECT w.user_id, w.seq, w.read_at FROM json_each(?) u JOIN read_watermarks w ON w.user_id = u.value').all(JSON.stringify(userIds)) as {
-          user_id: string;
-          seq: number;
-          read_at: number;
-        }[]
-      ).map((w) => [w.user_id, { seq: w.seq, at: w.read_at }]),
-    );
+    // By position, not by the id read back: an id that is not well-formed UTF-16 (a lone
+    // surrogate in a token's `sub`) does not come back from SQLite as the same string.
+    const watermarks = new Map<number, { seq: number; at: number }>();
+    const rows = this.stmt('SELECT u.key AS i, w.seq, w.read_at FROM json_each(?) u JOIN read_watermarks w ON w.user_id = u.value').all(
+      JSON.stringify(userIds),
+    ) as { i: number; seq: number; read_at: number }[];
+    for (const row of rows) watermarks.set(row.i, { seq: row.seq, at: row.read_at });
     return this.readSubscriptions(userIds).map((subs, i) => {
       const userId = userIds[i]!;
       return {
@@ -360,7 +358,7 @@ export class SqliteStore implements NotificationStore {
           { stream: BROADCAST_STREAM, from: 0 },
           ...subs.map((s) => ({ stream: topicRoom(s.topic), from: s.since })),
         ],
-        watermark: watermarks.get(userId) ?? { seq: 0, at: 0 },
+        watermark: watermarks.get(i) ?? { seq: 0, at: 0 },
       };
     });
   }
