@@ -209,6 +209,8 @@ describe('identity and authorization', () => {
       }
       const err = await connectError(rawSocket(s, { extraHeaders: { authorization: `Basic ${s.token('carol')}` } }));
       expect(err.data?.code).toBe('token_missing');
+      const trailing = await s.request('GET', '/api/me/subscriptions', { headers: { authorization: `Bearer ${s.token('carol')} extra` } });
+      expect(trailing.status).toBe(401);
     });
 
     it('refuses an expired token sent in a socket Authorization header with token_expired', async () => {

@@ -116,6 +116,9 @@ describe('operations endpoints', () => {
     // The scheme in any case, as for every other bearer token (RFC 9110).
     const lower = await server.request('GET', '/metrics', { headers: { authorization: `bearer ${metricsToken}` } });
     expect(lower.status).toBe(200);
+    // The token is the whole rest of the header: anything after it is not ignored.
+    const trailing = await server.request('GET', '/metrics', { headers: { authorization: `Bearer ${metricsToken} extra` } });
+    expect(trailing.status).toBe(401);
     expect(await right.text()).toContain('herald_connections');
     expect((await server.request('GET', '/healthz')).status).toBe(200);
   });

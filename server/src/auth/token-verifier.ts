@@ -26,9 +26,9 @@ function requireValue(value: string | undefined, name: string): string {
   return value;
 }
 
-/** The token of an `Authorization: Bearer <token>` header, the scheme in any case (as passport-jwt reads it). */
+/** The token of an `Authorization: Bearer <token>` header, the scheme in any case (RFC 9110); nothing may follow the token. */
 export function bearerToken(header: string | undefined): string | undefined {
-  const match = header?.match(/^\s*(\S+)\s+(\S+)/);
+  const match = header?.match(/^\s*(\S+)\s+(\S+)\s*$/);
   return match && match[1]!.toLowerCase() === 'bearer' ? match[2] : undefined;
 }
 
