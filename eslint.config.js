@@ -17,6 +17,15 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // The contract as code runs in browsers too (the admin UI, the client SDK): no Node APIs.
+    files: ['protocol/**/*.ts'],
+    ignores: ['protocol/**/*.test.ts'],
+    rules: {
+      'no-restricted-globals': ['error', ...['Buffer', 'process', 'global', 'require', '__dirname', '__filename', 'setImmediate'].map((name) => ({ name, message: 'protocol/ runs in browsers too' }))],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'protocol/ runs in browsers too' }] }],
+    },
+  },
+  {
     // The admin UI: browser code that never turns a string into HTML (SPEC §6).
     files: ['admin-ui/src/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -13,10 +14,18 @@ function sources(dir: string): string[] {
   });
 }
 
-/** The files of this tree that `file` imports or re-exports from, types included. */
-function importsOf(file: string): string[] {
+/** What `file` imports or re-exports from, types, side effects and dynamic imports included, as written. */
+function specifiersOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+'(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, '.ts')));
+  const patterns = [/^\s*(?:import|export)\b[^;]*?\bfrom\s+['"]([^'"]+)['"]/gm, /^\s*import\s+['"]([^'"]+)['"]/gm, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g];
+  return patterns.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1]!));
+}
+
+/** The files of this tree that `file` imports from. */
+function importsOf(file: string): string[] {
+  return specifiersOf(file)
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => path.resolve(path.dirname(file), specifier.replace(/\.js$/, '.ts')));
 }
 
 /** Each cycle of the graph once, as the files around it (a depth-first search). */
@@ -59,6 +68,26 @@ describe('the import graph of the server and the protocol module', () => {
     for (const [file, targets] of graph) {
       if (!file.startsWith(domain + path.sep)) continue;
       for (const target of targets) expect(allowed.some((a) => target.startsWith(a)), `${path.relative(ROOT, file)} imports ${path.relative(ROOT, target)}`).toBe(true);
+    }
+  });
+
+  it('keeps protocol/ free of the server: it imports only its own files and zod, so that browsers and clients can take it', () => {
+    const protocol = path.join(ROOT, 'protocol') + path.sep;
+    const own = files.filter((file) => file.startsWith(protocol));
+    expect(own.length).toBeGreaterThan(5);
+    for (const file of own) {
+      for (const specifier of specifiersOf(file)) expect(specifier, `${path.relative(ROOT, file)} imports ${specifier}`).toMatch(/^(\.\/[\w-]+\.js|zod)$/);
+    }
+  });
+
+  it('reads every kind of import (the check itself)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'herald-imports-'));
+    try {
+      const file = path.join(dir, 'x.ts');
+      writeFileSync(file, `import "./side.js";\nimport type { A } from './a.js';\nexport { b } from "./b.js";\nconst c = await import('./c.js');\nimport {\n  d,\n} from 'zod';\n`);
+      expect(specifiersOf(file).sort()).toEqual(['./a.js', './b.js', './c.js', './side.js', 'zod']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -165,8 +165,8 @@ describe('the OpenAPI document', () => {
   }, 30_000);
 
   it('answers 431, as it documents for every operation, when the headers are over 16 KiB', async () => {
+    for (const { name, operation } of operationsOf(doc)) expect(operation.responses, name).toHaveProperty('431');
     for (const name of ['GET /healthz', 'GET /api/docs', 'POST /api/notifications']) {
-      expect(operation(name).responses, name).toHaveProperty('431');
       const [method, route] = name.split(' ') as [string, string];
       const res = await fetch(`${server.url}${route}`, { method, headers: { 'x-padding': 'a'.repeat(17 * 1024) } });
       expect(res.status, name).toBe(431);

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ROLES, type Role } from '../../../protocol/roles.js';
 
-
 /** The claims Herald reads from a verified token. Unknown roles are ignored. */
 export const claimsSchema = z.object({
   sub: z.string().min(1).max(128),

@@ -2,8 +2,7 @@ import type { Logger } from 'pino';
 import type { Activity } from '../realtime/activity.js';
 import { AdminDirectory, pageOfConnections, pageOfRooms } from '../realtime/admin-directory.js';
 import type { AdminStats, ConnectionInfo, ConnectionQuery, Page, RoomInfo, RoomQuery } from '../../../protocol/admin.js';
-import type { InterServerEvents } from '../realtime/events.js';
-import type { HeraldNamespace } from '../realtime/events.js';
+import type { HeraldNamespace, InterServerEvents } from '../realtime/events.js';
 import type { NodeRegistry } from './node-registry.js';
 import type { Presence } from '../domain/presence.js';
 

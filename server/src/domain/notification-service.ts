@@ -7,9 +7,8 @@ import { notificationIds, targetKind, type NotificationRecord } from './notifica
 import { batchRequestSchema, publishRequestSchema, type PublishRequest, type Target } from '../../../protocol/requests.js';
 import type { TargetKind } from '../../../protocol/notification.js';
 import { BROADCAST_STREAM, topicRoom, userOfRoom, userRoom } from '../../../protocol/rooms.js';
-
-import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
 import type { BatchResult, PublishResponse } from '../../../protocol/responses.js';
+import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
 
 /** How long a claim on a key lasts if its holder dies before writing the record. */
 const CLAIM_TTL_MS = 30_000;

@@ -319,7 +319,7 @@ function generate(): OpenAPIObject {
   return refine(
     generator.generateDocument({
       openapi: '3.1.0',
-      // Relative: the node that serves the document, whatever name a client or a proxy gave it.
+      // The site root of whoever served the document (this node, or a load balancer in front of it).
       servers: [{ url: '/', description: 'The Herald node (or load balancer) that served this document' }],
       info: {
         title: 'Herald',

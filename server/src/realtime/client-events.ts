@@ -1,9 +1,8 @@
 import type { z } from 'zod';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { type FeedService } from '../domain/feed-service.js';
-import { readRequestSchema, syncRequestSchema } from '../../../protocol/requests.js';
+import type { FeedService } from '../domain/feed-service.js';
+import { readRequestSchema, subscriptionRequestSchema, syncRequestSchema } from '../../../protocol/requests.js';
 import { invalidPayload } from '../domain/notification-service.js';
-import { subscriptionRequestSchema } from '../../../protocol/requests.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
 import { HeraldError } from '../errors.js';
 import type { ClientToServerEvents } from '../../../protocol/events.js';

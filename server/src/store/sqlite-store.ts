@@ -399,9 +399,9 @@ export class SqliteStore implements NotificationStore {
       const { query } = requests[indexes[0]!]!;
       const ascending = query.after !== undefined;
       const windows = indexes.flatMap((i) => {
-        const { reader, query } = requests[i]!;
-        const floor = Math.max(query.after ?? 0, query.unreadOnly ? reader.watermark.seq : 0);
-        const ceiling = ascending ? Number.MAX_SAFE_INTEGER : (query.before ?? Number.MAX_SAFE_INTEGER);
+        const { reader, query: own } = requests[i]!;
+        const floor = Math.max(own.after ?? 0, own.unreadOnly ? reader.watermark.seq : 0);
+        const ceiling = ascending ? Number.MAX_SAFE_INTEGER : (own.before ?? Number.MAX_SAFE_INTEGER);
         return reader.ranges.map((range) => [i, reader.userId, range.stream, Math.max(range.from, floor), ceiling]);
       });
       const rows = this.stmt(feedSql(ascending ? 'ASC' : 'DESC', query.unreadOnly === true, query.limit + 1)).all({ windows: JSON.stringify(windows) }) as (FeedRow & {

@@ -90,9 +90,9 @@ function isConstraintError(err: unknown): err is Error & { code: string } {
 }
 
 /** Prepared statements of one connection, cached by their SQL. */
-export function statementCache(db: Database.Database, capacity = 256): (sql: string) => Database.Statement {
+export function statementCache(db: Database.Database, capacity = 512): (sql: string) => Database.Statement {
   // Bounded: a feed's SQL carries its page size, so that pages of 1 to 100 in both directions,
-  // with and without the unread filter, would otherwise keep 400 statements prepared for good.
+  // with and without the unread filter, are 400 statements; the rest of the store needs a few dozen.
   const statements = new Map<string, Database.Statement>();
   return (sql) => {
     let statement = statements.get(sql);
