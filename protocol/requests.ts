@@ -68,7 +68,7 @@ export const batchRequestSchema = z.strictObject({
   notifications: z.array(z.unknown()).min(1).max(MAX_BATCH),
 });
 
-export const subscriptionRequestSchema = z.strictObject({ topic: z.string().max(256) });
+export const subscriptionRequestSchema = z.strictObject({ topic: z.string().max(256) }).meta({ id: 'SubscriptionRequest' });
 
 export const MAX_PAGE = 100;
 /** A `seq` in a query string: digits only (an empty or blank value is an error, not 0). */
@@ -87,13 +87,14 @@ export const feedQuerySchema = z.object({
 });
 export type FeedQueryInput = z.infer<typeof feedQuerySchema>;
 
-export const readRequestSchema = z.union([
-  z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(1000) }),
-  z.strictObject({ all: z.literal(true) }),
-]);
+export const readRequestSchema = z
+  .union([z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(1000) }), z.strictObject({ all: z.literal(true) })])
+  .meta({ id: 'ReadRequest' });
 export type ReadRequest = z.infer<typeof readRequestSchema>;
 
-export const syncRequestSchema = z.strictObject({
-  afterSeq: seqSchema,
-  limit: z.number().int().min(1).max(MAX_PAGE).optional(),
-});
+export const syncRequestSchema = z
+  .strictObject({
+    afterSeq: seqSchema,
+    limit: z.number().int().min(1).max(MAX_PAGE).optional(),
+  })
+  .meta({ id: 'SyncRequest' });

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import * as api from '../server/src/http/api-schemas.js';
+import * as api from '../protocol/responses.js';
 import { startServer, type TestServer } from './helpers.js';
 
-/** Every operation of SPEC §4, in OpenAPI path syntax. */
+/** Every operation of SPEC §4 and the AsyncAPI document, in OpenAPI path syntax. */
 const SPEC_OPERATIONS = [
   'POST /api/notifications',
   'POST /api/notifications/batch',
@@ -28,12 +28,13 @@ const SPEC_OPERATIONS = [
   'DELETE /api/admin/connections/{socketId}',
   'DELETE /api/admin/users/{userId}/connections',
   'GET /api/openapi.json',
+  'GET /api/asyncapi.json',
   'GET /api/docs',
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',
 ];
-const PUBLIC_OPERATIONS = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/openapi.json', 'GET /api/docs'];
+const PUBLIC_OPERATIONS = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/openapi.json', 'GET /api/asyncapi.json', 'GET /api/docs'];
 
 interface Schema {
   $ref?: string;

@@ -5,7 +5,8 @@ import { createAuthenticate } from './authenticate.js';
 import { rateLimit } from './rate-limit.js';
 import type { HttpDeps } from './deps.js';
 import { errorHandler, notFound } from './error-handler.js';
-import { buildOpenApiDocument } from './openapi.js';
+import { buildAsyncApiDocument } from '../../../protocol/asyncapi.js';
+import { API_VERSION, buildOpenApiDocument } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { meRoutes } from './routes/me.js';
 import { notificationRoutes } from './routes/notifications.js';
@@ -22,6 +23,10 @@ export function createApp(deps: HttpDeps, extra: { static?: (app: Express) => vo
   const document = buildOpenApiDocument();
   app.get('/api/openapi.json', (_req, res) => {
     res.json(document);
+  });
+  // The socket events; their server is wherever the client reached this node (directly or through a proxy).
+  app.get('/api/asyncapi.json', (req, res) => {
+    res.json(buildAsyncApiDocument({ host: req.get('host') ?? 'localhost', protocol: req.protocol === 'https' ? 'wss' : 'ws', version: API_VERSION }));
   });
   const docsOptions = { customSiteTitle: 'Herald API' };
   // Swagger UI's page links its files relatively (`./swagger-ui.css`), which from `/api/docs`

@@ -3,11 +3,14 @@ import { z } from 'zod';
 import { feedQuerySchema, readRequestSchema } from '../../../protocol/requests.js';
 import { IDEMPOTENCY_WINDOW } from '../domain/idempotency.js';
 import { batchRequestSchema, publishRequestSchema, topicSchema, userIdSchema } from '../../../protocol/requests.js';
-import * as api from './api-schemas.js';
+import * as api from '../../../protocol/responses.js';
 import { errors, json, type ErrorStatus } from './api-schemas.js';
 import { connectionsQuerySchema, roomsQuerySchema } from './routes/admin.js';
 
 type OpenAPIObject = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+
+/** The version both API documents carry. */
+export const API_VERSION = '0.1.0';
 /** The little of a JSON schema that {@link refine} touches. */
 interface SchemaNode {
   type?: string | string[];
@@ -110,7 +113,7 @@ function registerMeRoutes(registry: OpenAPIRegistry): void {
     operationId: 'markMyNotificationsRead',
     tags: ['me'],
     summary: 'Mark some or all of the caller’s notifications read',
-    request: { body: jsonBody(readRequestSchema.meta({ id: 'ReadRequest' })) },
+    request: { body: jsonBody(readRequestSchema) },
     responses: { 200: json('The unread count after the change', api.unreadCountSchema) },
     errors: WITH_BODY,
   });
@@ -270,6 +273,13 @@ function registerPublicRoutes(registry: OpenAPIRegistry): void {
   });
   route(registry, {
     ...docs,
+    path: '/api/asyncapi.json',
+    operationId: 'getAsyncApiDocument',
+    summary: 'The AsyncAPI 3.0 document of the Socket.IO events (SPEC §5, §6)',
+    responses: { 200: json('The document', z.record(z.string(), z.unknown())) },
+  });
+  route(registry, {
+    ...docs,
     path: '/api/docs',
     operationId: 'getApiDocsPage',
     summary: 'This document, rendered by Swagger UI',
@@ -323,7 +333,7 @@ function generate(): OpenAPIObject {
       servers: [{ url: '/', description: 'The Herald node (or load balancer) that served this document' }],
       info: {
         title: 'Herald',
-        version: '0.1.0',
+        version: API_VERSION,
         // package.json's: a private package, no licence granted (SPDX's form of a name of one's own).
         license: { name: 'UNLICENSED', identifier: 'LicenseRef-UNLICENSED' },
         description: 'REST API of Herald, a real-time notification platform on Socket.IO. Errors are `{"error":{"code","message","details?"}}`.',
