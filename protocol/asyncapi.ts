@@ -55,11 +55,10 @@ const idOfSchema = (schema: z.ZodType, fallback: string): string => {
 const schemaRef = (schema: z.ZodType, fallback: string): Json => ({ $ref: `#/components/schemas/${idOfSchema(schema, fallback)}` });
 const messageId = (namespace: string, event: string) => `${namespace}${idOf(`-${event}`)}`;
 
-/**
- * @example
- * app.get('/api/asyncapi.json', (req, res) => res.json(buildAsyncApiDocument({ host: req.get('host')!, protocol: 'ws', version: '0.1.0' })));
- */
-export function buildAsyncApiDocument(opts: AsyncApiOptions): Json {
+/** Channels, operations and components: the same for every request, so built once, on first use. */
+let events: { channels: Json; operations: Json; components: Json } | undefined;
+
+function buildEvents(): { channels: Json; operations: Json; components: Json } {
   const channels: Json = {};
   const operations: Json = {};
   const messages: Json = {};
@@ -85,6 +84,18 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): Json {
     }
     channels[name] = { address: ns.address, description: ns.description, messages: own };
   }
+  return { channels, operations, components: { messages, schemas: componentSchemas() } };
+}
+
+/**
+ * The document for a client that reached Herald at `opts.host`; only `servers`
+ * differs from one request to the next.
+ *
+ * @example
+ * app.get('/api/asyncapi.json', (req, res) => res.json(buildAsyncApiDocument({ host: req.get('host')!, protocol: 'ws', version: '0.1.0' })));
+ */
+export function buildAsyncApiDocument(opts: AsyncApiOptions): Json {
+  events ??= buildEvents();
   return {
     asyncapi: '3.0.0',
     info: {
@@ -103,8 +114,6 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): Json {
         description: 'Socket.IO over WebSocket (or HTTP long-polling) on the node or load balancer that served this document',
       },
     },
-    channels,
-    operations,
-    components: { messages, schemas: componentSchemas() },
+    ...events,
   };
 }
