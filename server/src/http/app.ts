@@ -28,16 +28,16 @@ export function createApp(deps: HttpDeps, extra: { static?: (app: Express) => vo
   app.get('/api/asyncapi.json', (req, res) => {
     res.json(buildAsyncApiDocument({ host: req.get('host') ?? 'localhost', protocol: req.protocol === 'https' ? 'wss' : 'ws', version: API_VERSION }));
   });
-  const docsOptions = { customSiteTitle: 'Herald API' };
-  // Swagger UI's page links its files relatively (`./swagger-ui.css`), which from `/api/docs`
-  // would lead to `/api/…`: there the page says where its files are, so that it answers 200
-  // itself instead of redirecting to `/api/docs/`. The base is relative, so a path prefix of a proxy holds.
-  const docsPage = swaggerUi.generateHTML(document, docsOptions).replace('<head>', '<head>\n  <base href="docs/">');
-  app.get('/api/docs', (req, res, next) => {
-    if (req.path.endsWith('/')) next();
-    else res.type('html').send(docsPage);
+  // One page for both addresses. Swagger UI links its files relatively (`./swagger-ui.css`), which
+  // from `/api/docs` would lead to `/api/…`: there the page says where its files are, so that it
+  // answers 200 itself instead of redirecting. The base is relative, so a proxy's path prefix holds.
+  // (Generating the page also sets the `swagger-ui-init.js` that `swaggerUi.serve` answers.)
+  const docsPage = swaggerUi.generateHTML(document, { customSiteTitle: 'Herald API' });
+  const docsPageWithBase = docsPage.replace('<head>', '<head>\n  <base href="docs/">');
+  app.get('/api/docs', (req, res) => {
+    res.type('html').send(req.path.endsWith('/') ? docsPage : docsPageWithBase);
   });
-  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(document, docsOptions));
+  app.use('/api/docs', swaggerUi.serve);
   extra.static?.(app);
 
   // Browsers on other origins may call the API only when CORS_ORIGINS lists them.
