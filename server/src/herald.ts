@@ -37,6 +37,7 @@ export type HeraldServer = Server<ClientToServerEvents, ServerToClientEvents, In
 
 /** Collaborators a caller may supply; each has an embedded default. */
 export interface HeraldDeps {
+  /** The store of a single node, instead of SQLite (a cluster uses its Redis store). */
   store?: NotificationStore;
   logger?: Logger;
   /** Milliseconds since the epoch. @default Date.now */
@@ -82,7 +83,7 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const backplane: Backplane = config.redisUrl
     ? await Cluster.connect(config, log, now)
     : new LocalBackplane(deps.store ?? new SqliteStore({ dataDir: config.dataDir, now, log: storeLog }), config);
-  const store = new GuardedStore(deps.store ?? backplane.store, storeLog);
+  const store = new GuardedStore(backplane.store, storeLog);
 
   // Engine.IO wraps the request listeners present when it attaches, so the
   // publish routes and the app must be behind this one; they are built below,
