@@ -3,6 +3,7 @@
  * the shapes the admin UI renders.
  */
 import type { TargetKind } from './notification.js';
+import type { RoomKind } from './rooms.js';
 
 export interface NodeStats {
   id: string;
@@ -24,7 +25,7 @@ export interface AdminStats {
 
 export interface RoomInfo {
   name: string;
-  kind: 'user' | 'topic';
+  kind: RoomKind;
   size: number;
 }
 

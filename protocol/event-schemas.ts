@@ -16,6 +16,7 @@ import type {
 import { ERROR_STATUS, type ErrorCode } from './errors.js';
 import { readRequestSchema, subscriptionRequestSchema, syncRequestSchema } from './requests.js';
 import { nodeStatsSchema, notificationSchema, statsSchema, subscriptionsSchema, unreadCountSchema } from './responses.js';
+import { TARGET_KINDS } from './notification.js';
 import { ROLES } from './roles.js';
 
 const count = z.number().int().min(0);
@@ -53,7 +54,7 @@ const recentNotificationSchema = z
     id: z.string(),
     type: z.string(),
     title: z.string(),
-    target: z.object({ kind: z.enum(['user', 'users', 'topic', 'all']), names: z.array(z.string()), count }),
+    target: z.object({ kind: z.enum(TARGET_KINDS), names: z.array(z.string()), count }),
     publisher: z.string(),
     deliveries: count,
     createdAt: z.iso.datetime(),

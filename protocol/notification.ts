@@ -14,4 +14,5 @@ export interface Notification {
 }
 
 /** The four kinds of target a notification is published to. */
-export type TargetKind = 'user' | 'users' | 'topic' | 'all';
+export const TARGET_KINDS = ['user', 'users', 'topic', 'all'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];

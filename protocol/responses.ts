@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { REST_ERROR_CODES } from './errors.js';
 import type { Notification } from './notification.js';
 import { dataSchema, notificationContentSchema, topicSchema } from './requests.js';
+import { ROOM_KINDS } from './rooms.js';
 
 export interface PublishResponse {
   id: string;
@@ -113,7 +114,7 @@ const cursor = z.string().nullable().meta({ description: 'Pass as `cursor` for t
 
 export const roomsPageSchema = z
   .object({
-    items: z.array(z.object({ name: z.string(), kind: z.enum(['user', 'topic']), size: count })),
+    items: z.array(z.object({ name: z.string(), kind: z.enum(ROOM_KINDS), size: count })),
     nextCursor: cursor,
   })
   .meta({ id: 'RoomsPage', description: 'Largest rooms first' });

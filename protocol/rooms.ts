@@ -22,7 +22,8 @@ export const userRoom = (userId: string): string => USER_PREFIX + userId;
 /** @example topicRoom('team.42.alerts') // 'topic:team.42.alerts' */
 export const topicRoom = (topic: string): string => TOPIC_PREFIX + topic;
 
-export type RoomKind = 'user' | 'topic';
+export const ROOM_KINDS = ['user', 'topic'] as const;
+export type RoomKind = (typeof ROOM_KINDS)[number];
 
 /**
  * Which kind of Herald room `name` is, without building anything (it runs on
