@@ -326,11 +326,11 @@ export class SqliteStore implements NotificationStore {
   }
 
   /** Each user's subscriptions (topic and the seq it counts from), by topic, in one statement. */
-  private readSubscriptions(userIds: readonly string[]): { topic: string; since: number }[][] {
+  private readSubscriptions(userIds: readonly string[], idsJson = JSON.stringify(userIds)): { topic: string; since: number }[][] {
     const subs = userIds.map((): { topic: string; since: number }[] => []);
     const rows = this.stmt(
       'SELECT u.key AS i, s.topic, s.since_seq FROM json_each(?) u JOIN subscriptions s ON s.user_id = u.value ORDER BY u.key, s.topic',
-    ).all(JSON.stringify(userIds)) as { i: number; topic: string; since_seq: number }[];
+    ).all(idsJson) as { i: number; topic: string; since_seq: number }[];
     for (const row of rows) subs[row.i]!.push({ topic: row.topic, since: row.since_seq });
     return subs;
   }
@@ -343,12 +343,11 @@ export class SqliteStore implements NotificationStore {
   private readers(userIds: readonly string[]): FeedReader[] {
     // By position, not by the id read back: an id that is not well-formed UTF-16 (a lone
     // surrogate in a token's `sub`) does not come back from SQLite as the same string.
+    const idsJson = JSON.stringify(userIds);
     const watermarks = new Map<number, { seq: number; at: number }>();
-    const rows = this.stmt('SELECT u.key AS i, w.seq, w.read_at FROM json_each(?) u JOIN read_watermarks w ON w.user_id = u.value').all(
-      JSON.stringify(userIds),
-    ) as { i: number; seq: number; read_at: number }[];
+    const rows = this.stmt('SELECT u.key AS i, w.seq, w.read_at FROM json_each(?) u JOIN read_watermarks w ON w.user_id = u.value').all(idsJson) as { i: number; seq: number; read_at: number }[];
     for (const row of rows) watermarks.set(row.i, { seq: row.seq, at: row.read_at });
-    return this.readSubscriptions(userIds).map((subs, i) => {
+    return this.readSubscriptions(userIds, idsJson).map((subs, i) => {
       const userId = userIds[i]!;
       return {
         userId,
