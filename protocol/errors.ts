@@ -41,10 +41,16 @@ export const REST_ERROR_CODES = [
   'internal',
 ] as const satisfies readonly ErrorCode[];
 
-export interface ErrorBody {
-  code: ErrorCode;
+/** One violation of a schema, naming its field (`to.user`, `notifications.3.title`). */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export interface ErrorBody<C extends ErrorCode = ErrorCode> {
+  code: C;
   /** For people, not programs. */
   message: string;
   /** For `invalid_payload`: each violation, naming its field. */
-  details?: unknown;
+  details?: FieldIssue[];
 }

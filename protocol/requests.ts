@@ -61,14 +61,28 @@ export const notificationContentSchema = z.strictObject({
   data: dataSchema.optional(),
 });
 
-export const publishRequestSchema = notificationContentSchema.extend({ to: targetSchema });
+export const publishRequestSchema = notificationContentSchema.extend({ to: targetSchema }).meta({ id: 'PublishRequest' });
 export type PublishRequest = z.infer<typeof publishRequestSchema>;
 
-export const batchRequestSchema = z.strictObject({
-  notifications: z.array(z.unknown()).min(1).max(MAX_BATCH),
-});
+export const batchRequestSchema = z
+  .strictObject({
+    notifications: z.array(z.unknown()).min(1).max(MAX_BATCH),
+  })
+  .meta({ id: 'BatchRequest' });
+/** A batch whose envelope is valid; each item is checked on its own. */
+export type BatchRequest = z.infer<typeof batchRequestSchema>;
 
 export const subscriptionRequestSchema = z.strictObject({ topic: z.string().max(256) }).meta({ id: 'SubscriptionRequest' });
+
+/**
+ * How long an `Idempotency-Key` holds (SPEC §4): a replay within it gets the
+ * first response and delivers nothing again. The one value of it: the service
+ * reads records no older, and the stores keep them and prune them by it.
+ */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** The window as the API documents say it. */
+export const IDEMPOTENCY_WINDOW = `${IDEMPOTENCY_TTL_MS / 3_600_000} h`;
+export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 printable ASCII characters');
 
 export const MAX_PAGE = 100;
 /** A `seq` in a query string: digits only (an empty or blank value is an error, not 0). */
@@ -98,3 +112,17 @@ export const syncRequestSchema = z
     limit: z.number().int().min(1).max(MAX_PAGE).optional(),
   })
   .meta({ id: 'SyncRequest' });
+
+const adminLimit = z.coerce.number().int().min(1).max(500).default(50);
+const adminCursor = z.string().max(512).regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor returned by the previous page').optional();
+
+/** `GET /api/admin/rooms`. */
+export const roomsQuerySchema = z.object({ prefix: z.string().max(140).optional(), limit: adminLimit, cursor: adminCursor });
+/** `GET /api/admin/connections`. */
+export const connectionsQuerySchema = z.object({
+  user: userIdSchema.optional(),
+  room: z.string().min(1).max(140).optional(),
+  node: z.string().min(1).max(256).optional(),
+  limit: adminLimit,
+  cursor: adminCursor,
+});

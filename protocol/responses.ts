@@ -4,7 +4,7 @@
  * checks at compile time that each schema and its shape agree).
  */
 import { z } from 'zod';
-import { REST_ERROR_CODES } from './errors.js';
+import { REST_ERROR_CODES, type ErrorBody } from './errors.js';
 import type { Notification } from './notification.js';
 import { dataSchema, notificationContentSchema, topicSchema } from './requests.js';
 import { ROOM_KINDS } from './rooms.js';
@@ -14,7 +14,11 @@ export interface PublishResponse {
   createdAt: string;
   streams: number;
 }
-export type BatchResult = { id: string } | { error: { code: string; message: string; details?: unknown } };
+/** A refused item of a batch: always a schema violation. */
+export type BatchResult = { id: string } | { error: ErrorBody<'invalid_payload'> };
+export interface BatchResponse {
+  results: BatchResult[];
+}
 
 export interface FeedResponse {
   items: Notification[];

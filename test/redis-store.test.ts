@@ -117,7 +117,7 @@ describe('RedisStore in a cluster', () => {
     const keys = redisKeys(prefix);
     const store = storeOn(redis, prefix, 3_600_000);
     const n = notification('ttl');
-    await store.append([{ notification: n, streams: ['user:carol'] }], { key: 'svc\nsingle\nk', bodyHash: 'h', status: 202, response: {} });
+    await store.append([{ notification: n, streams: ['user:carol'] }], { key: 'svc\nsingle\nk', bodyHash: 'h', response: {} });
     const [note, stream, idem] = await Promise.all([
       redis.pttl(keys.notification(n.id)),
       redis.pttl(keys.stream('user:carol')),

@@ -251,7 +251,7 @@ describe('SqliteStore on disk', () => {
     }
     const reopened = new Database(path.join(dataDir, 'herald.db'), { readonly: true });
     try {
-      expect(reopened.pragma('user_version', { simple: true })).toBe(2);
+      expect(reopened.pragma('user_version', { simple: true })).toBe(3);
       const tables = reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%_v1'").all();
       expect(tables).toEqual([]);
       expect(reopened.prepare("SELECT id FROM notifications WHERE id = 'ntf_00Z'").get()).toBeUndefined();
@@ -263,9 +263,33 @@ describe('SqliteStore on disk', () => {
   it('refuses a database written by a newer Herald rather than misreading it', () => {
     const dataDir = testDir();
     const newer = new Database(path.join(dataDir, 'herald.db'));
-    newer.pragma('user_version = 3');
+    newer.pragma('user_version = 4');
     newer.close();
-    expect(() => new SqliteStore({ dataDir })).toThrow(/schema version 3, newer than this Herald's \(2\)/);
+    expect(() => new SqliteStore({ dataDir })).toThrow(/schema version 4, newer than this Herald's \(3\)/);
+  });
+
+  it('keeps the idempotency records of a version 2 file, whose HTTP status column goes', async () => {
+    const dataDir = testDir();
+    await new SqliteStore({ dataDir }).close();
+    const v2 = new Database(path.join(dataDir, 'herald.db'));
+    v2.exec('ALTER TABLE idempotency ADD COLUMN status INTEGER NOT NULL DEFAULT 0');
+    v2.prepare('INSERT INTO idempotency (key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?)').run('svc\nsingle\nk', 'h', 202, '{"id":"ntf_1"}', Date.now());
+    v2.pragma('user_version = 2');
+    v2.close();
+
+    const store = new SqliteStore({ dataDir });
+    try {
+      expect(await store.getIdempotency('svc\nsingle\nk', 60_000)).toEqual({ key: 'svc\nsingle\nk', bodyHash: 'h', response: { id: 'ntf_1' } });
+    } finally {
+      await store.close();
+    }
+    const reopened = new Database(path.join(dataDir, 'herald.db'), { readonly: true });
+    try {
+      expect(reopened.pragma('user_version', { simple: true })).toBe(3);
+      expect((reopened.pragma('table_info(idempotency)') as { name: string }[]).map((c) => c.name)).toEqual(['key', 'body_hash', 'response', 'created_at']);
+    } finally {
+      reopened.close();
+    }
   });
 
   it('sweeps every stream of the file in steps on the first prune after a start, with the event loop turning between them', async () => {

@@ -206,8 +206,8 @@ export function describeStore(name: string, makeStore: (clock: StoreClock) => Pr
 
     it('keeps an idempotency record with its append and returns it only while younger than the max age', async () => {
       const response = { id: 'ntf_x', createdAt: new Date(T0).toISOString(), streams: 1 };
-      await store.append([{ notification: record('idem'), streams: ['user:a'] }], { key: 'svc\nsingle\nk1', bodyHash: 'h1', status: 202, response });
-      expect(await store.getIdempotency('svc\nsingle\nk1', DAY)).toEqual({ key: 'svc\nsingle\nk1', bodyHash: 'h1', status: 202, response });
+      await store.append([{ notification: record('idem'), streams: ['user:a'] }], { key: 'svc\nsingle\nk1', bodyHash: 'h1', response });
+      expect(await store.getIdempotency('svc\nsingle\nk1', DAY)).toEqual({ key: 'svc\nsingle\nk1', bodyHash: 'h1', response });
       expect(await store.getIdempotency('svc\nsingle\nother', DAY)).toBeUndefined();
       time = T0 + 10_000;
       expect(await store.getIdempotency('svc\nsingle\nk1', 60_000)).toBeDefined();
@@ -217,7 +217,7 @@ export function describeStore(name: string, makeStore: (clock: StoreClock) => Pr
     it('prunes entries older than the cut-off, their orphan notifications and stale idempotency keys', async () => {
       const old = await put(['user:a', 'user:b'], 'old', T0 - 40 * DAY);
       const recent = await put(['user:a'], 'recent', T0 - DAY);
-      await store.append([{ notification: record('idem'), streams: ['user:c'] }], { key: 'k', bodyHash: 'h', status: 202, response: {} });
+      await store.append([{ notification: record('idem'), streams: ['user:c'] }], { key: 'k', bodyHash: 'h', response: {} });
       const removed = await store.prune(T0 - 30 * DAY, 10_000, T0 + 1);
       expect(removed).toEqual({ entries: 2, notifications: 1, idempotencyKeys: 1 });
       expect((await store.feed('a', { limit: 10 })).items.map((i) => i.id)).toEqual([recent.notification.id]);

@@ -15,7 +15,9 @@ import { SubscriptionService } from './domain/subscription-service.js';
 import { adminStatic } from './http/admin-static.js';
 import { createApp } from './http/app.js';
 import type { HttpDeps } from './http/deps.js';
-import { publishRoute } from './http/publish-route.js';
+import { passportAuthenticate } from './http/authenticate.js';
+import { Dispatcher } from './http/dispatcher.js';
+import { routeHandlers } from './http/handlers.js';
 import { createLogger } from './logger.js';
 import { HeraldMetrics } from './metrics.js';
 import { Activity } from './realtime/activity.js';
@@ -86,11 +88,11 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
   const store = new GuardedStore(backplane.store, storeLog);
 
   // Engine.IO wraps the request listeners present when it attaches, so the
-  // publish routes and the app must be behind this one; they are built below,
+  // dispatcher and the app must be behind this one; they are built below,
   // once their collaborators exist.
-  const routes: { app?: Express; publish?: ReturnType<typeof publishRoute> } = {};
+  const routes: { app?: Express; dispatcher?: Dispatcher } = {};
   const http = createServer((req, res) => {
-    if (!routes.publish!(req, res)) routes.app!(req, res);
+    if (!routes.dispatcher!.listener(req, res)) routes.app!(req, res);
   });
   const io: HeraldServer = new Server(http, {
     maxHttpBufferSize: config.maxSocketPayload,
@@ -166,8 +168,8 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     accepting: () => accepting && !edge.isDraining,
     edge,
   };
-  routes.publish = publishRoute(httpDeps);
-  const app = (routes.app = createApp(httpDeps, { static: adminStatic() }));
+  const dispatcher = (routes.dispatcher = new Dispatcher(httpDeps, routeHandlers(httpDeps), passportAuthenticate(httpDeps.tokens)));
+  const app = (routes.app = createApp(httpDeps, dispatcher, { static: adminStatic() }));
 
   const retention = new Retention(store, config.retention, log.child({ component: 'retention' }), now);
   retention.start();

@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { z } from 'zod';
-import { HeraldError } from '../errors.js';
+import { HeraldError, invalidPayload } from '../errors.js';
 import type { NotificationStore, IdempotencyRecord } from './notification-store.js';
 import type { Delivery } from './delivery.js';
 import { notificationIds, targetKind, type NotificationRecord } from './notification.js';
-import { batchRequestSchema, publishRequestSchema, type PublishRequest, type Target } from '../../../protocol/requests.js';
+import { IDEMPOTENCY_TTL_MS, publishRequestSchema, type BatchRequest, type PublishRequest, type Target } from '../../../protocol/requests.js';
 import type { TargetKind } from '../../../protocol/notification.js';
 import { BROADCAST_STREAM, topicRoom, userOfRoom, userRoom } from '../../../protocol/rooms.js';
-import type { BatchResult, PublishResponse } from '../../../protocol/responses.js';
-import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
+import type { BatchResponse, BatchResult, PublishResponse } from '../../../protocol/responses.js';
 
 /** How long a claim on a key lasts if its holder dies before writing the record. */
 const CLAIM_TTL_MS = 30_000;
 /** How long a concurrent request with the same key waits for the first one's record. */
 const CLAIM_WAIT_MS = 5_000;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export interface PublishObserver {
   /**
@@ -56,34 +53,6 @@ export interface IdempotencyInput {
   rawBody: Buffer;
 }
 
-export interface Reply {
-  status: number;
-  body: unknown;
-}
-
-/**
- * The issues to report for a zod failure. A union reports one `invalid_union`
- * issue at its own path; look inside at the branch the input was meant for (the
- * one without unknown or missing keys) so that the field is named.
- */
-function flatIssues(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
-  return issues.flatMap((issue) => {
-    const path = [...base, ...issue.path];
-    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ path, message: issue.message }];
-    const structural = (branch: readonly z.core.$ZodIssue[]) =>
-      branch.some((i) => i.code === 'unrecognized_keys' || (i.code === 'invalid_type' && i.input === undefined));
-    const branch = issue.errors.find((b) => !structural(b)) ?? issue.errors[0]!;
-    return flatIssues(branch, path);
-  });
-}
-
-/** Turns a zod failure into a 422 whose message and details name the field. */
-export function invalidPayload(error: z.ZodError, prefix = ''): HeraldError {
-  const details = flatIssues(error.issues).map((issue) => ({ field: prefix + issue.path.map(String).join('.'), message: issue.message }));
-  const first = details[0]!;
-  return new HeraldError('invalid_payload', `${first.field || 'body'}: ${first.message}`, details);
-}
-
 /**
  * Publishing: validates, stores each notification once with one entry per
  * recipient stream, then delivers it live to the stream's room. Idempotent when
@@ -91,7 +60,7 @@ export function invalidPayload(error: z.ZodError, prefix = ''): HeraldError {
  */
 export class NotificationService {
   /** Requests under way per idempotency key, so that a concurrent replay waits for the first. */
-  private readonly inFlight = new Map<string, Promise<Reply>>();
+  private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly newId = notificationIds();
 
   constructor(
@@ -101,38 +70,37 @@ export class NotificationService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** `POST /api/notifications`. */
-  publish(callerId: string, body: unknown, idempotency?: IdempotencyInput): Promise<Reply> {
+  /** `POST /api/notifications`, validated. */
+  publish(callerId: string, request: PublishRequest, idempotency?: IdempotencyInput): Promise<PublishResponse> {
     return this.idempotent(callerId, 'single', idempotency, async (idem) => {
-      const parsed = publishRequestSchema.safeParse(body);
-      if (!parsed.success) throw invalidPayload(parsed.error);
-      const [response] = await this.append(callerId, [parsed.data], (responses) => idem?.(202, responses[0]));
-      return { status: 202, body: response };
+      const [response] = await this.append(callerId, [request], (responses) => idem?.(responses[0]!));
+      return response!;
     });
   }
 
-  /** `POST /api/notifications/batch`: each item succeeds or fails on its own; results keep the order. */
-  publishBatch(callerId: string, body: unknown, idempotency?: IdempotencyInput): Promise<Reply> {
+  /**
+   * `POST /api/notifications/batch`, whose envelope is validated: each item is
+   * checked here, on its own, and succeeds or fails alone; results keep the order.
+   */
+  publishBatch(callerId: string, request: BatchRequest, idempotency?: IdempotencyInput): Promise<BatchResponse> {
     return this.idempotent(callerId, 'batch', idempotency, async (idem) => {
-      const parsed = batchRequestSchema.safeParse(body);
-      if (!parsed.success) throw invalidPayload(parsed.error);
       const results: BatchResult[] = [];
       const valid: { index: number; request: PublishRequest }[] = [];
-      parsed.data.notifications.forEach((item, index) => {
+      request.notifications.forEach((item, index) => {
         const one = publishRequestSchema.safeParse(item);
         if (one.success) valid.push({ index, request: one.data });
         else results[index] = { error: invalidPayload(one.error, `notifications.${index}.`).toBody() };
       });
-      const build = (responses: PublishResponse[]) => {
+      const build = (responses: PublishResponse[]): BatchResponse => {
         valid.forEach((v, i) => (results[v.index] = { id: responses[i]!.id }));
         return { results };
       };
       const responses = await this.append(
         callerId,
         valid.map((v) => v.request),
-        (done) => idem?.(202, build(done)),
+        (done) => idem?.(build(done)),
       );
-      return { status: 202, body: build(responses) };
+      return build(responses);
     });
   }
 
@@ -189,21 +157,17 @@ export class NotificationService {
 
   /**
    * Runs `work` once per (caller, route, key) within 24 h: a replay with the same
-   * body gets the stored reply and delivers nothing; another body gets 409.
+   * body gets the stored response and delivers nothing; another body is refused
+   * with `idempotency_conflict`. The key is one that `idempotencyKeySchema` accepts.
    */
-  private async idempotent(
+  private async idempotent<T>(
     callerId: string,
     route: string,
     idempotency: IdempotencyInput | undefined,
-    work: (record?: (status: number, response: unknown) => IdempotencyRecord) => Promise<Reply>,
-  ): Promise<Reply> {
+    work: (record?: (response: T) => IdempotencyRecord) => Promise<T>,
+  ): Promise<T> {
     if (idempotency?.key === undefined) return work();
     const { key, rawBody } = idempotency;
-    if (!IDEMPOTENCY_KEY.test(key)) {
-      throw new HeraldError('invalid_payload', 'Idempotency-Key: must be 1-255 printable ASCII characters', [
-        { field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters' },
-      ]);
-    }
     const scoped = `${callerId}\n${route}\n${key}`;
     // The raw bytes, not a re-serialization: hashing must not depend on (or choke on) the parsed shape.
     const bodyHash = createHash('sha256').update(rawBody).digest('base64url');
@@ -212,11 +176,11 @@ export class NotificationService {
       if (!pending) break;
       await pending.catch(() => undefined);
     }
-    const replay = (kept: IdempotencyRecord): Reply => {
+    const replay = (kept: IdempotencyRecord): T => {
       if (kept.bodyHash !== bodyHash) {
         throw new HeraldError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
       }
-      return { status: kept.status, body: kept.response };
+      return kept.response as T;
     };
     const kept = await this.store.getIdempotency(scoped, IDEMPOTENCY_TTL_MS);
     if (kept) return replay(kept);
@@ -229,7 +193,7 @@ export class NotificationService {
       }
       throw new HeraldError('idempotency_conflict', 'a request with this Idempotency-Key is still in progress; retry later');
     }
-    const run = work((status, response) => ({ key: scoped, bodyHash, status, response }));
+    const run = work((response) => ({ key: scoped, bodyHash, response }));
     this.inFlight.set(scoped, run);
     try {
       return await run;

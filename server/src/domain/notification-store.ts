@@ -18,7 +18,6 @@ export interface IdempotencyRecord {
   key: string;
   /** Hash of the request body, to tell a replay from a reuse with another body. */
   bodyHash: string;
-  status: number;
   response: unknown;
 }
 

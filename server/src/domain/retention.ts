@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { NotificationStore } from './notification-store.js';
-import { IDEMPOTENCY_TTL_MS } from './idempotency.js';
+import { IDEMPOTENCY_TTL_MS } from '../../../protocol/requests.js';
 
 const DAY_MS = 86_400_000;
 

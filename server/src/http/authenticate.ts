@@ -1,32 +1,28 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { Passport } from 'passport';
 import { Strategy as JwtStrategy } from 'passport-jwt';
 import type { Principal } from '../auth/principal.js';
 import { bearerToken, TokenVerifier } from '../auth/token-verifier.js';
-import { HeraldError, isHeraldError } from '../errors.js';
+import { isHeraldError } from '../errors.js';
 import type { VerifiedTokens } from '../auth/verified-tokens.js';
 
-declare module 'express-serve-static-core' {
-  interface Request {
-    principal?: Principal;
-    /** The JSON body as received, kept for idempotency hashing. */
-    rawBody?: Buffer;
-  }
-}
+/** The caller of a REST request, or a coded 401. */
+export type Authenticate = (req: IncomingMessage) => Promise<Principal>;
 
 /**
  * REST authentication through passport-jwt, with the same key, pinned algorithm
- * and claim checks as the socket middleware (one {@link TokenVerifier}); a token
- * verified before is taken from `tokens` without checking its signature again.
+ * and claim checks as the socket middleware (one {@link TokenVerifier}) and the
+ * one bearer parser; a token verified before is taken from `tokens` without
+ * checking its signature again.
  */
-export function createAuthenticate(tokens: VerifiedTokens): RequestHandler {
+export function passportAuthenticate(tokens: VerifiedTokens): Authenticate {
   const { verifier } = tokens;
   const passport = new Passport();
   passport.use(
     'jwt',
     new JwtStrategy(
       {
-        jwtFromRequest: (req: Request) => bearerToken(req.headers.authorization) ?? null,
+        jwtFromRequest: (req: IncomingMessage) => bearerToken(req.headers.authorization) ?? null,
         secretOrKey: verifier.keys.key as unknown as string,
         algorithms: [verifier.keys.algorithm],
         ...(verifier.keys.issuer ? { issuer: verifier.keys.issuer } : {}),
@@ -42,37 +38,19 @@ export function createAuthenticate(tokens: VerifiedTokens): RequestHandler {
       },
     ),
   );
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (req.query.token !== undefined || req.query.access_token !== undefined) {
-      next(new HeraldError('token_invalid', 'tokens in the query string are refused; send an Authorization: Bearer header'));
-      return;
-    }
+  return (req) => {
     const token = bearerToken(req.headers.authorization);
     const known = tokens.known(token);
-    if (known) {
-      req.principal = known;
-      next();
-      return;
-    }
-    passport.authenticate('jwt', { session: false }, (err: unknown, user: Principal | false, info: unknown) => {
-      if (err) return next(err);
-      if (!user) return next(isHeraldError(info) ? info : TokenVerifier.toError(info));
-      if (token !== undefined) tokens.remember(token, user);
-      req.principal = user;
-      next();
-    })(req, res, next);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve, reject) => {
+      const done = (err: unknown, user: Principal | false, info: unknown) => {
+        if (err) return reject(err);
+        if (!user) return reject(isHeraldError(info) ? info : TokenVerifier.toError(info));
+        if (token !== undefined) tokens.remember(token, user);
+        resolve(user);
+      };
+      // Passport's middleware needs no more of Express than the request: its callback takes the outcome.
+      passport.authenticate('jwt', { session: false }, done)(req, undefined, reject);
+    });
   };
-}
-
-/** Refuses callers that `allowed` rejects with 403. */
-export const requireRole =
-  (allowed: (p: Principal) => boolean, what: string): RequestHandler =>
-  (req, _res, next) => {
-    next(req.principal && allowed(req.principal) ? undefined : new HeraldError('forbidden', `this route requires ${what}`));
-  };
-
-/** The verified caller of a route behind `authenticate`. */
-export function principalOf(req: Request): Principal {
-  if (!req.principal) throw new Error('principalOf() used on a route without authentication');
-  return req.principal;
 }

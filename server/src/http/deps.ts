@@ -1,11 +1,8 @@
-import type { Request } from 'express';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import type { HeraldConfig } from '../config.js';
 import type { VerifiedTokens } from '../auth/verified-tokens.js';
 import type { FeedService } from '../domain/feed-service.js';
 import type { NotificationService } from '../domain/notification-service.js';
-import { invalidPayload } from '../domain/notification-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
 import type { RateLimiter } from '../domain/token-bucket.js';
 import type { Edge } from '../edge/edge.js';
@@ -31,17 +28,4 @@ export interface HttpDeps {
   accepting: () => boolean;
   /** Publishing asks it first: 503 while the node is overloaded. */
   edge: Pick<Edge, 'admitPublish'>;
-}
-
-/** Validates with a zod schema; a failure is a 422 that names the field. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw invalidPayload(parsed.error);
-  return parsed.data;
-}
-
-/** A named route parameter as one string. */
-export function param(req: Request, name: string): string {
-  const value = (req.params as Record<string, string | string[] | undefined>)[name];
-  return Array.isArray(value) ? value.join('/') : (value ?? '');
 }

@@ -1,14 +1,5 @@
-import type { RequestHandler } from 'express';
 import { HeraldError } from '../errors.js';
-import { principalOf } from './authenticate.js';
 import type { HttpDeps } from './deps.js';
-
-/** Per-caller token bucket; 429 with `Retry-After` when it is empty. */
-export function rateLimit(deps: HttpDeps): RequestHandler {
-  return async (req, _res, next) => {
-    next(await rateLimited(deps, principalOf(req).userId));
-  };
-}
 
 /** The 429 for a caller whose token bucket is empty, or undefined when the request may go on. */
 export async function rateLimited(deps: Pick<HttpDeps, 'rateLimiter' | 'now' | 'log'>, userId: string): Promise<HeraldError | undefined> {

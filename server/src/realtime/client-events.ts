@@ -1,10 +1,8 @@
-import type { z } from 'zod';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { FeedService } from '../domain/feed-service.js';
 import { readRequestSchema, subscriptionRequestSchema, syncRequestSchema } from '../../../protocol/requests.js';
-import { invalidPayload } from '../domain/notification-service.js';
 import type { SubscriptionService } from '../domain/subscription-service.js';
-import { HeraldError } from '../errors.js';
+import { HeraldError, validated } from '../errors.js';
 import type { ClientToServerEvents } from '../../../protocol/events.js';
 import type { HeraldSocket } from './events.js';
 import type { TokenExpiry } from './token-expiry.js';
@@ -19,12 +17,6 @@ export interface ClientEventDeps {
 /** Answers one client event of `socket`: the acknowledgement's fields, or a thrown HeraldError. */
 export type ClientEventHandler = (socket: HeraldSocket, payload: unknown) => Promise<object>;
 
-function parse<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
-  const parsed = schema.safeParse(payload);
-  if (!parsed.success) throw invalidPayload(parsed.error);
-  return parsed.data;
-}
-
 /**
  * The handlers of the client → server events of SPEC §5, keyed by event name.
  * Built once per namespace and shared by every socket, which each handler is
@@ -37,20 +29,20 @@ function parse<S extends z.ZodType>(schema: S, payload: unknown): z.infer<S> {
 export function clientEventHandlers(deps: ClientEventDeps): ReadonlyMap<string, ClientEventHandler> {
   const handlers: Record<keyof ClientToServerEvents, ClientEventHandler> = {
     async subscribe(socket, payload) {
-      const { topic } = parse(subscriptionRequestSchema, payload);
+      const { topic } = validated(subscriptionRequestSchema, payload);
       const { principal } = socket.data;
       return { topics: await deps.subscriptions.subscribe(principal.userId, topic, principal.topics) };
     },
     async unsubscribe(socket, payload) {
-      const { topic } = parse(subscriptionRequestSchema, payload);
+      const { topic } = validated(subscriptionRequestSchema, payload);
       return { topics: await deps.subscriptions.unsubscribe(socket.data.principal.userId, topic) };
     },
     async sync(socket, payload) {
-      const { afterSeq, limit } = parse(syncRequestSchema, payload);
+      const { afterSeq, limit } = validated(syncRequestSchema, payload);
       return deps.feed.since(socket.data.principal.userId, afterSeq, limit);
     },
     async read(socket, payload) {
-      return { unreadCount: await deps.feed.markRead(socket.data.principal.userId, parse(readRequestSchema, payload)) };
+      return { unreadCount: await deps.feed.markRead(socket.data.principal.userId, validated(readRequestSchema, payload)) };
     },
     async 'auth:refresh'(socket, payload) {
       const token = (payload as { token?: unknown } | null)?.token;

@@ -20,7 +20,7 @@ import {
   type LuaScript,
   type ScriptArg,
 } from './redis-scripts.js';
-import { IDEMPOTENCY_TTL_MS } from '../domain/idempotency.js';
+import { IDEMPOTENCY_TTL_MS } from '../../../protocol/requests.js';
 import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from '../domain/notification-store.js';
 
 const DAY = 86_400_000;
@@ -58,7 +58,6 @@ interface PendingAppend {
 /** The idempotency record as kept in Redis: the interface's fields plus when it was made. */
 interface StoredIdempotency {
   bodyHash: string;
-  status: number;
   response: unknown;
   createdAt: number;
 }
@@ -133,7 +132,7 @@ export class RedisStore implements NotificationStore {
     if (raw === null) return undefined;
     const stored = JSON.parse(raw) as StoredIdempotency;
     if (stored.createdAt < this.now() - maxAgeMs) return undefined;
-    return { key, bodyHash: stored.bodyHash, status: stored.status, response: stored.response };
+    return { key, bodyHash: stored.bodyHash, response: stored.response };
   }
 
   async claimIdempotency(key: string, ttlMs: number): Promise<boolean> {
@@ -313,7 +312,7 @@ export class RedisStore implements NotificationStore {
     const args: ScriptArg[] = [this.prefix, this.retentionMs];
     if (idempotency) {
       const createdAt = this.now();
-      const stored: StoredIdempotency = { bodyHash: idempotency.bodyHash, status: idempotency.status, response: idempotency.response, createdAt };
+      const stored: StoredIdempotency = { bodyHash: idempotency.bodyHash, response: idempotency.response, createdAt };
       args.push(idempotency.key, JSON.stringify(stored), this.idempotencyTtlMs, createdAt);
     } else {
       args.push('', '', 0, 0);

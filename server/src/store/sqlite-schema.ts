@@ -32,13 +32,19 @@ CREATE TABLE IF NOT EXISTS read_watermarks (
   user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, read_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS idempotency (
-  key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL
+  key TEXT PRIMARY KEY, body_hash TEXT NOT NULL, response TEXT NOT NULL, created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created_at);
 `;
 
-/** Kept in `PRAGMA user_version`. 0: no schema yet, or the first one (notifications keyed by their ULID). */
-export const SCHEMA_VERSION = 2;
+/**
+ * Kept in `PRAGMA user_version`. 0: no schema yet, or the first one
+ * (notifications keyed by their ULID); 2: idempotency records with an HTTP
+ * status (every one a 202, so the column went).
+ */
+export const SCHEMA_VERSION = 3;
+
+const MIGRATE_FROM_V2 = 'ALTER TABLE idempotency DROP COLUMN status;';
 
 /**
  * From the first schema, where entries and read marks referred to notifications
@@ -86,8 +92,10 @@ export function migrateSchema(db: Database.Database): void {
       throw new Error(`${db.name} has schema version ${version}, newer than this Herald's (${SCHEMA_VERSION})`);
     }
     if (version === SCHEMA_VERSION) return;
-    const v1 = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notifications'").get() !== undefined;
-    db.exec(v1 ? MIGRATE_FROM_V1 : SCHEMA);
+    const v1 = version < 2 && db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notifications'").get() !== undefined;
+    // The first schema's migration keeps its idempotency table as it was, in the second's shape.
+    if (version < 2) db.exec(v1 ? MIGRATE_FROM_V1 : SCHEMA);
+    if (version === 2 || v1) db.exec(MIGRATE_FROM_V2);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   })();
 }

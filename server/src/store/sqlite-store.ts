@@ -189,11 +189,11 @@ export class SqliteStore implements NotificationStore {
   }
 
   async getIdempotency(key: string, maxAgeMs: number): Promise<IdempotencyRecord | undefined> {
-    const row = this.stmt('SELECT body_hash, status, response, created_at FROM idempotency WHERE key = ?').get(key) as
-      | { body_hash: string; status: number; response: string; created_at: number }
+    const row = this.stmt('SELECT body_hash, response, created_at FROM idempotency WHERE key = ?').get(key) as
+      | { body_hash: string; response: string; created_at: number }
       | undefined;
     if (!row || row.created_at < this.now() - maxAgeMs) return undefined;
-    return { key, bodyHash: row.body_hash, status: row.status, response: JSON.parse(row.response) as unknown };
+    return { key, bodyHash: row.body_hash, response: JSON.parse(row.response) as unknown };
   }
 
   // One process owns the file, and the service already serializes requests per key in it.

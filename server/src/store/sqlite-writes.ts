@@ -12,7 +12,7 @@ export interface AppendOp {
   /** Per notification: id, type, title, body, data (JSON or null), createdAt, stream count, then the streams. */
   rows: (string | number | null)[];
   /** key, body hash, status, response (JSON), created at. */
-  idempotency?: [string, string, number, string, number];
+  idempotency?: [string, string, string, number];
 }
 
 /**
@@ -81,8 +81,8 @@ export function appendOp(items: readonly AppendItem[], idempotency: IdempotencyR
     inserts += streams.length;
   }
   if (!idempotency) return { kind: 'append', inserts, rows };
-  const { key, bodyHash, status, response } = idempotency;
-  return { kind: 'append', inserts, rows, idempotency: [key, bodyHash, status, JSON.stringify(response), now] };
+  const { key, bodyHash, response } = idempotency;
+  return { kind: 'append', inserts, rows, idempotency: [key, bodyHash, JSON.stringify(response), now] };
 }
 
 function isConstraintError(err: unknown): err is Error & { code: string } {
@@ -192,7 +192,7 @@ export class SqliteWrites {
     }
   }
 
-  private append(rows: readonly (string | number | null)[], idempotency?: [string, string, number, string, number]): number[] {
+  private append(rows: readonly (string | number | null)[], idempotency?: AppendOp['idempotency']): number[] {
     const insertNotification = this.stmt('INSERT INTO notifications (id, type, title, body, data, created_at, live_entries) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const insertEntry = this.stmt('INSERT INTO entries (stream, notification_num, created_at) VALUES (?, ?, ?)');
     const seqs: number[] = [];
@@ -203,7 +203,7 @@ export class SqliteWrites {
       i += 7;
       for (const end = i + streams; i < end; i++) seqs.push(Number(insertEntry.run(rows[i], num, createdAt).lastInsertRowid));
     }
-    if (idempotency) this.stmt('INSERT OR REPLACE INTO idempotency (key, body_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?)').run(...idempotency);
+    if (idempotency) this.stmt('INSERT OR REPLACE INTO idempotency (key, body_hash, response, created_at) VALUES (?, ?, ?, ?)').run(...idempotency);
     return seqs;
   }
 
