@@ -16,6 +16,13 @@ export default defineConfig({
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    rollupOptions: {
+      // zod (the route table's schemas) carries esbuild-style purity comments that Rollup drops with a notice.
+      onwarn(warning, warn) {
+        if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('/node_modules/zod/')) return;
+        warn(warning);
+      },
+    },
   },
   server: {
     // `npx vite admin-ui` during UI work: the API and socket of a Herald on :3000.

@@ -1,3 +1,4 @@
+import { pathOf, ROUTES, type ClientRequest, type OperationId, type Routes, type SuccessBody } from '../../protocol/routes.js';
 import type { ConnectionInfo, ConnectionQuery, ErrorBody, Page, PublishResponse, RoomInfo, RoomQuery, Target } from './types.js';
 
 /** A refused or failed API call, with the server's error code. */
@@ -21,17 +22,6 @@ export interface PublishInput {
   data?: Record<string, unknown>;
 }
 
-const query = (params: object): string => {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== '') search.set(key, String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : '';
-};
-
-const segment = encodeURIComponent;
-
 /** A random Idempotency-Key, so that a double submit delivers once (works outside secure contexts too). */
 function idempotencyKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -48,36 +38,43 @@ export class Api {
     private readonly onUnauthorized: (error: ApiError) => void,
   ) {}
 
-  rooms(q: RoomQuery): Promise<Page<RoomInfo>> {
-    return this.request('GET', `/api/admin/rooms${query(q)}`);
+  rooms(query: RoomQuery): Promise<Page<RoomInfo>> {
+    return this.call('listRooms', { query });
   }
 
-  connections(q: ConnectionQuery): Promise<Page<ConnectionInfo>> {
-    return this.request('GET', `/api/admin/connections${query(q)}`);
+  connections(query: ConnectionQuery): Promise<Page<ConnectionInfo>> {
+    return this.call('listConnections', { query });
   }
 
   disconnectSocket(socketId: string): Promise<void> {
-    return this.request('DELETE', `/api/admin/connections/${segment(socketId)}`);
+    return this.call('disconnectSocket', { params: { socketId } });
   }
 
   disconnectUser(userId: string): Promise<{ disconnected: number }> {
-    return this.request('DELETE', `/api/admin/users/${segment(userId)}/connections`);
+    return this.call('disconnectUser', { params: { userId } });
   }
 
   subscriptions(userId: string): Promise<{ topics: string[] }> {
-    return this.request('GET', `/api/users/${segment(userId)}/subscriptions`);
+    return this.call('getUserSubscriptions', { params: { userId } });
   }
 
   subscribe(userId: string, topic: string): Promise<{ topics: string[] }> {
-    return this.request('PUT', `/api/users/${segment(userId)}/subscriptions/${segment(topic)}`);
+    return this.call('subscribeUser', { params: { userId, topic } });
   }
 
   unsubscribe(userId: string, topic: string): Promise<{ topics: string[] }> {
-    return this.request('DELETE', `/api/users/${segment(userId)}/subscriptions/${segment(topic)}`);
+    return this.call('unsubscribeUser', { params: { userId, topic } });
   }
 
   publish(input: PublishInput): Promise<PublishResponse> {
-    return this.request('POST', '/api/notifications', input, { 'Idempotency-Key': idempotencyKey() });
+    return this.call('publishNotification', { body: input, headers: { 'Idempotency-Key': idempotencyKey() } });
+  }
+
+  /** One route of the table, by its operationId: the path, method and types come from there. */
+  call<K extends OperationId>(id: K, input: ClientRequest<Routes[K]>): Promise<SuccessBody<Routes[K]>> {
+    const route = ROUTES[id];
+    const { params, query, headers, body } = input as { params?: Record<string, string>; query?: object; headers?: Record<string, string>; body?: unknown };
+    return this.request(route.method.toUpperCase(), pathOf(route, params, query as Record<string, unknown>), body, headers);
   }
 
   private async request<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {

@@ -1,3 +1,4 @@
+import './zod-jitless.js';
 import { Api } from './api.js';
 import { fill, h } from './dom.js';
 import { Live, type Refusal } from './live.js';
