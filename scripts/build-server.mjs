@@ -33,7 +33,7 @@ const say = (line) => quiet || process.stdout.write(`server: ${line}\n`);
 const entry = arg('--entry');
 const entryPoints = entry
   ? { [path.basename(entry, path.extname(entry))]: path.join(root, entry) }
-  : { main: path.join(root, 'server/src/main.ts'), 'writer-thread-main': path.join(root, 'server/src/store/writer-thread-main.ts') };
+  : { main: path.join(root, 'server/src/main.ts'), 'writer-thread-main': path.join(root, 'server/src/store/sqlite/writer-thread-main.ts') };
 const dist = path.join(root, arg('--out') ?? 'dist/server');
 // protocol/ (the contract as code) is bundled with the server's sources.
 const own = [path.join(root, 'server/src'), path.join(root, 'protocol')];

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisRateLimiter } from '../server/src/store/redis-rate-limiter.js';
+import { RedisRateLimiter } from '../server/src/store/redis/rate-limiter.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
 const T0 = Date.UTC(2026, 10, 21, 10, 0, 0);

@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NotificationRecord } from '../server/src/domain/notification.js';
-import { redisKeys } from '../server/src/store/redis-scripts.js';
-import { RedisStore } from '../server/src/store/redis-store.js';
+import { redisKeys } from '../server/src/store/redis/scripts.js';
+import { RedisStore } from '../server/src/store/redis/redis-store.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 import { describeStore } from './store-suite.js';
 

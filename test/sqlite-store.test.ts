@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore, type SqliteStoreOptions } from '../server/src/store/sqlite-store.js';
-import { statementCache } from '../server/src/store/sqlite-writes.js';
+import { SqliteStore, type SqliteStoreOptions } from '../server/src/store/sqlite/sqlite-store.js';
+import { statementCache } from '../server/src/store/sqlite/writes.js';
 import { describeStore, type StoreClock } from './store-suite.js';
 
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'herald-store-'));
@@ -102,7 +102,7 @@ describe('SqliteStore writer thread', () => {
 
   it('lets the process end after close once the thread has written (the thread does not outlive the store)', async () => {
     const dataDir = testDir();
-    const storeModule = path.resolve(import.meta.dirname, '../server/src/store/sqlite-store.ts');
+    const storeModule = path.resolve(import.meta.dirname, '../server/src/store/sqlite/sqlite-store.ts');
     const script = `
       import { SqliteStore } from ${JSON.stringify(storeModule)};
       const store = new SqliteStore({ dataDir: ${JSON.stringify(dataDir)}, writerThreadMinRows: 0 });

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../server/src/store/sqlite-store.js';
-import { appendOp } from '../server/src/store/sqlite-writes.js';
-import { startWriterWorker, WriterThread, WriterThreadUnavailable } from '../server/src/store/writer-thread.js';
+import { SqliteStore } from '../server/src/store/sqlite/sqlite-store.js';
+import { appendOp } from '../server/src/store/sqlite/writes.js';
+import { startWriterWorker, WriterThread, WriterThreadUnavailable } from '../server/src/store/sqlite/writer-thread.js';
 
 const item = (id: string) => ({ notification: { id, type: 'message', title: id, createdAt: Date.now() }, streams: ['user:a'] });
 

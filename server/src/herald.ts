@@ -28,7 +28,7 @@ import { SocketDelivery } from './realtime/socket-delivery.js';
 import { RecentNotifications } from './realtime/recent-notifications.js';
 import { UserSockets } from './realtime/socket-server.js';
 import { releaseUpgradeResponses } from './realtime/handshake.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { GuardedStore } from './store/guarded-store.js';
 import type { Backplane } from './backplane/backplane.js';
 import { LocalBackplane } from './backplane/local-backplane.js';

@@ -5,7 +5,8 @@ import type { Delivery } from './delivery.js';
 import { notificationIds, targetKind, type NotificationRecord } from './notification.js';
 import { IDEMPOTENCY_TTL_MS, publishRequestSchema, type BatchRequest, type PublishRequest, type Target } from '../../../protocol/requests.js';
 import type { TargetKind } from '../../../protocol/notification.js';
-import { BROADCAST_STREAM, topicRoom, userOfRoom, userRoom } from '../../../protocol/rooms.js';
+import { userOfRoom } from '../../../protocol/rooms.js';
+import { streamsOf } from './feed-rule.js';
 import type { BatchResponse, BatchResult, PublishResponse } from '../../../protocol/responses.js';
 
 /** How long a claim on a key lasts if its holder dies before writing the record. */
@@ -206,11 +207,4 @@ export class NotificationService {
       this.inFlight.delete(scoped);
     }
   }
-}
-
-function streamsOf(to: PublishRequest['to']): string[] {
-  if ('user' in to) return [userRoom(to.user)];
-  if ('users' in to) return [...new Set(to.users)].map(userRoom);
-  if ('topic' in to) return [topicRoom(to.topic)];
-  return [BROADCAST_STREAM];
 }

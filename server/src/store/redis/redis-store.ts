@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { toNotification, type NotificationRecord } from '../domain/notification.js';
-import type { Notification } from '../../../protocol/notification.js';
+import { toNotification, type NotificationRecord } from '../../domain/notification.js';
+import type { Notification } from '../../../../protocol/notification.js';
 import {
   APPEND,
   FEED,
@@ -19,9 +19,9 @@ import {
   redisKeys,
   type LuaScript,
   type ScriptArg,
-} from './redis-scripts.js';
-import { IDEMPOTENCY_TTL_MS } from '../../../protocol/requests.js';
-import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from '../domain/notification-store.js';
+} from './scripts.js';
+import { IDEMPOTENCY_TTL_MS } from '../../../../protocol/requests.js';
+import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from '../../domain/notification-store.js';
 
 const DAY = 86_400_000;
 /** The seq clock's resolution: a reconnecting client resumes 10-20 s of seqs before its lastSeq. */

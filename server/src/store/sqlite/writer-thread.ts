@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { toError, type WriteError, type WriteOp, type WriteOutcome } from './sqlite-writes.js';
+import { toError, type WriteError, type WriteOp, type WriteOutcome } from './writes.js';
 
 /** What the thread is started with. */
 export interface WriterThreadData {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { RateLimiter } from '../domain/token-bucket.js';
-import { LuaScript } from './redis-scripts.js';
+import type { RateLimiter } from '../../domain/token-bucket.js';
+import { LuaScript } from './scripts.js';
 
 /**
  * KEYS: the bucket. ARGV: ratePerSec, burst, now (ms).

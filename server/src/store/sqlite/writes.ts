@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { AppendItem, IdempotencyRecord, PruneResult } from '../domain/notification-store.js';
+import type { AppendItem, IdempotencyRecord, PruneResult } from '../../domain/notification-store.js';
 
 /**
  * An append as plain data: one flat array of primitives per request, which

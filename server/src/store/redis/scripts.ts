@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../../protocol/rooms.js';
 
 /**
  * The key layout of {@link RedisStore} under its prefix `P` (default `herald:`):
@@ -86,15 +87,16 @@ local function watermark(user)
   local wm = redis.call('HMGET', P .. 'wm:' .. user, 'seq', 'at')
   return tonumber(wm[1]) or 0, tonumber(wm[2])
 end
--- A user's feed: their own stream and broadcast from the start, each subscribed topic after its since-seq.
+-- The feed rule (server/src/domain/feed-rule.ts): a user's own stream and broadcast from the
+-- start, each subscribed topic after its since-seq. Read here, atomically with the entries.
 local function feedRanges(user)
   local ranges = {
-    { stream = 'user:' .. user, from = 0, marks = P .. 'read:u|' .. user },
-    { stream = 'broadcast', from = 0, marks = P .. 'read:b|' .. user },
+    { stream = '${userRoom('')}' .. user, from = 0, marks = P .. 'read:u|' .. user },
+    { stream = '${BROADCAST_STREAM}', from = 0, marks = P .. 'read:b|' .. user },
   }
   local subs = redis.call('HGETALL', P .. 'subs:' .. user)
   for i = 1, #subs, 2 do
-    ranges[#ranges + 1] = { stream = 'topic:' .. subs[i], from = tonumber(subs[i + 1]), marks = P .. 'read:t:' .. subs[i] .. '|' .. user }
+    ranges[#ranges + 1] = { stream = '${topicRoom('')}' .. subs[i], from = tonumber(subs[i + 1]), marks = P .. 'read:t:' .. subs[i] .. '|' .. user }
   end
   for _, r in ipairs(ranges) do r.key = streamKey(r.stream) end
   return ranges

@@ -3,13 +3,12 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { BROADCAST_STREAM, topicRoom, userRoom } from '../../../protocol/rooms.js';
-import { toNotification } from '../domain/notification.js';
-import type { Notification } from '../../../protocol/notification.js';
+import { toNotification } from '../../domain/notification.js';
+import type { Notification } from '../../../../protocol/notification.js';
 import { GroupCommit } from './group-commit.js';
-import { appendOp, configureConnection, SqliteWrites, statementCache, toError, type WriteOp, type WriteOutcome, type WriteResults } from './sqlite-writes.js';
+import { appendOp, configureConnection, SqliteWrites, statementCache, toError, type WriteOp, type WriteOutcome, type WriteResults } from './writes.js';
 import { WriterThread, WriterThreadUnavailable, type WriterThreadData } from './writer-thread.js';
-import { migrateSchema } from './sqlite-schema.js';
+import { migrateSchema } from './schema.js';
 import type {
   AppendItem,
   AppendResult,
@@ -20,7 +19,8 @@ import type {
   IdempotencyRecord,
   NotificationStore,
   PruneResult,
-} from '../domain/notification-store.js';
+} from '../../domain/notification-store.js';
+import { feedRanges } from '../../domain/feed-rule.js';
 
 interface StreamRange {
   stream: string;
@@ -352,11 +352,7 @@ export class SqliteStore implements NotificationStore {
       return {
         userId,
         topics: subs.map((s) => s.topic),
-        ranges: [
-          { stream: userRoom(userId), from: 0 },
-          { stream: BROADCAST_STREAM, from: 0 },
-          ...subs.map((s) => ({ stream: topicRoom(s.topic), from: s.since })),
-        ],
+        ranges: feedRanges(userId, subs),
         watermark: watermarks.get(i) ?? { seq: 0, at: 0 },
       };
     });

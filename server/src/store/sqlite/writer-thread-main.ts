@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { configureConnection, describeError, SqliteWrites, type WriteOp } from './sqlite-writes.js';
+import { configureConnection, describeError, SqliteWrites, type WriteOp } from './writes.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js';
 
 function serveWrites(port: MessagePort, { file }: WriterThreadData): void {
