@@ -6,8 +6,8 @@ import { bearerToken, TokenVerifier } from '../auth/token-verifier.js';
 import { isHeraldError } from '../errors.js';
 import type { VerifiedTokens } from '../auth/verified-tokens.js';
 
-/** The caller of a REST request, or a coded 401. */
-export type Authenticate = (req: IncomingMessage) => Promise<Principal>;
+/** The caller of a REST request (at once when its token was verified before), or a coded 401. */
+export type Authenticate = (req: IncomingMessage) => Principal | Promise<Principal>;
 
 /**
  * REST authentication through passport-jwt, with the same key, pinned algorithm
@@ -41,7 +41,7 @@ export function passportAuthenticate(tokens: VerifiedTokens): Authenticate {
   return (req) => {
     const token = bearerToken(req.headers.authorization);
     const known = tokens.known(token);
-    if (known) return Promise.resolve(known);
+    if (known) return known;
     return new Promise((resolve, reject) => {
       const done = (err: unknown, user: Principal | false, info: unknown) => {
         if (err) return reject(err);

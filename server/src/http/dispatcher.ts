@@ -63,9 +63,14 @@ interface CompiledRoute {
   names: string[];
   /** The 403 message. */
   forbidden: string;
+  /** The declared request headers: their canonical names and Node's lower-cased ones. */
+  headers: [canonical: string, lower: string][];
+  /** Whether every declared header may be left out: then a request without any needs no validation. */
+  headersOptional: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 /** The client went away in the middle of its body: nothing to answer. */
 const CLIENT_GONE = Symbol('client gone');
 
@@ -83,7 +88,8 @@ const CLIENT_GONE = Symbol('client gone');
  *   Express's matching (any case, a trailing slash), CORS, compressed bodies.
  */
 export class Dispatcher {
-  private readonly exact = new Map<string, CompiledRoute>();
+  /** The routes without parameters, by path, then by method (upper case). */
+  private readonly exact = new Map<string, Partial<Record<string, CompiledRoute>>>();
   private readonly patterned: CompiledRoute[] = [];
   private readonly routes: CompiledRoute[] = [];
   private readonly readCompressed: express.RequestHandler;
@@ -105,12 +111,14 @@ export class Dispatcher {
         contract,
         handler: handlers[id] as Handler<RouteContract>,
         names,
+        headers: Object.keys(contract.headers?.shape ?? {}).map((name) => [name, name.toLowerCase()]),
+        headersOptional: Object.values(contract.headers?.shape ?? {}).every((field) => field.safeParse(undefined).success),
         forbidden: contract.access === 'public' || contract.access === 'user' ? '' : `this route requires the ${ACCESS_ROLES[contract.access].join(' or ')} role`,
         ...(names.length > 0 ? { pattern: new RegExp(`^${source}$`) } : {}),
       };
       this.routes.push(route);
       if (route.pattern) this.patterned.push(route);
-      else this.exact.set(`${contract.method.toUpperCase()} ${contract.path}`, route);
+      else this.exact.set(contract.path, { ...this.exact.get(contract.path), [contract.method.toUpperCase()]: route });
     }
     this.readCompressed = express.raw({ type: (req) => isJson(req.headers['content-type']), limit: deps.config.maxBodyBytes, inflate: true });
   }
@@ -156,8 +164,8 @@ export class Dispatcher {
   }
 
   private match(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | undefined {
-    const route = this.exact.get(`${method} ${path}`);
-    if (route) return { route, params: {} };
+    const route = this.exact.get(path)?.[method];
+    if (route) return { route, params: NO_PARAMS };
     for (const candidate of this.patterned) {
       if (candidate.contract.method.toUpperCase() !== method) continue;
       const values = candidate.pattern!.exec(path);
@@ -174,60 +182,67 @@ export class Dispatcher {
     return undefined;
   }
 
+  /** The pipeline: limit → parse → authenticate → rate-limit → authorize → validate → handle → reply. */
   private async run(route: CompiledRoute, req: IncomingMessage, res: ServerResponse, arrival: Arrival): Promise<void> {
+    const { contract } = route;
     try {
-      const result = await this.handle(route, req, arrival);
-      reply(res, route.contract.ok, result);
-    } catch (err) {
-      if (err === CLIENT_GONE) {
-        res.destroy();
-        return;
+      // Under overload, publishing is refused before its body is even read.
+      if (contract.admission) this.deps.edge.admitPublish();
+      const rawBody = contract.body ? await arrival.body() : undefined;
+      const body = rawBody === undefined ? undefined : parseJson(rawBody, req.headers['content-type']);
+      const query = arrival.query();
+      let principal: Principal | undefined;
+      if (contract.access !== 'public') {
+        if (query.token !== undefined || query.access_token !== undefined) {
+          throw new HeraldError('token_invalid', 'tokens in the query string are refused; send an Authorization: Bearer header');
+        }
+        const known = this.authenticate(req);
+        principal = known instanceof Promise ? await known : known;
+        const limited = await rateLimited(this.deps, principal.userId);
+        if (limited) throw limited;
+        if (!allows(contract.access, principal.roles)) throw new HeraldError('forbidden', route.forbidden);
       }
-      const error = errorReply(err, this.deps.log, { method: req.method, path: arrival.path });
-      const headers: Record<string, string> = error.retryAfter === undefined ? {} : { 'retry-after': retryAfterHeader(error.retryAfter) };
-      send(res, error.status, JSON.stringify({ error: error.toBody() }), 'application/json; charset=utf-8', headers);
-      // A body refused before it was read is read off, so that the connection can serve the next request.
-      if (!req.readableEnded) req.resume();
+      const context: RouteContext<RouteContract> = {
+        params: contract.params ? validated(contract.params, arrival.params) : undefined,
+        query: contract.query ? validated(contract.query, query) : undefined,
+        headers: contract.headers ? headersOf(route, req) : undefined,
+        body: contract.body ? validated(contract.body, body) : undefined,
+        // Undefined only on the public routes, whose handlers' type says so.
+        principal: principal as Principal,
+        rawBody: rawBody ?? EMPTY,
+        path: arrival.path,
+        req,
+      };
+      const result = route.handler(context);
+      reply(res, contract.ok, result instanceof Promise ? await result : result);
+    } catch (err) {
+      this.fail(req, res, arrival, err);
     }
   }
 
-  private async handle(route: CompiledRoute, req: IncomingMessage, arrival: Arrival): Promise<unknown> {
-    const { contract } = route;
-    // Under overload, publishing is refused before its body is even read.
-    if (contract.admission) this.deps.edge.admitPublish();
-    const rawBody = contract.body ? await arrival.body() : undefined;
-    const body = rawBody === undefined ? undefined : parseJson(rawBody, req.headers['content-type']);
-    const query = arrival.query();
-    let principal: Principal | undefined;
-    if (contract.access !== 'public') {
-      if (query.token !== undefined || query.access_token !== undefined) {
-        throw new HeraldError('token_invalid', 'tokens in the query string are refused; send an Authorization: Bearer header');
-      }
-      principal = await this.authenticate(req);
-      const limited = await rateLimited(this.deps, principal.userId);
-      if (limited) throw limited;
-      if (!allows(contract.access, principal.roles)) throw new HeraldError('forbidden', route.forbidden);
+  private fail(req: IncomingMessage, res: ServerResponse, arrival: Arrival, err: unknown): void {
+    if (err === CLIENT_GONE) {
+      res.destroy();
+      return;
     }
-    const context: RouteContext<RouteContract> = {
-      params: contract.params ? validated(contract.params, arrival.params) : undefined,
-      query: contract.query ? validated(contract.query, query) : undefined,
-      headers: contract.headers ? validated(contract.headers, headersOf(contract.headers, req)) : undefined,
-      body: contract.body ? validated(contract.body, body) : undefined,
-      // Undefined only on the public routes, whose handlers' type says so.
-      principal: principal as Principal,
-      rawBody: rawBody ?? EMPTY,
-      path: arrival.path,
-      req,
-    };
-    return route.handler(context);
+    const error = errorReply(err, this.deps.log, { method: req.method, path: arrival.path });
+    const headers: Record<string, string> = error.retryAfter === undefined ? {} : { 'retry-after': retryAfterHeader(error.retryAfter) };
+    send(res, error.status, JSON.stringify({ error: error.toBody() }), 'application/json; charset=utf-8', headers);
+    // A body refused before it was read is read off, so that the connection can serve the next request.
+    if (!req.readableEnded) req.resume();
   }
 }
 
-/** The declared headers, by their canonical names, from Node's lower-cased ones. */
-function headersOf(schema: z.ZodObject, req: IncomingMessage): Record<string, unknown> {
+/** The route's declared headers, validated, by their canonical names (Node's are lower-cased). */
+function headersOf(route: CompiledRoute, req: IncomingMessage): Record<string, unknown> {
   const headers: Record<string, unknown> = {};
-  for (const name of Object.keys(schema.shape)) headers[name] = req.headers[name.toLowerCase()];
-  return headers;
+  let present = false;
+  for (const [name, lower] of route.headers) {
+    const value = req.headers[lower];
+    if (value !== undefined) present = true;
+    headers[name] = value;
+  }
+  return present || !route.headersOptional ? (validated(route.contract.headers!, headers) as Record<string, unknown>) : headers;
 }
 
 /** `application/json`, with any parameters. */
@@ -246,7 +261,8 @@ const FIRST_CHAR = /^[ \t\n\r]*([^ \t\n\r])/;
  * dropped); empty is `{}`. It must be UTF-8, as RFC 8259 requires between systems.
  */
 function parseJson(raw: Buffer, contentType: string | undefined): unknown {
-  const charset = CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase();
+  // Parameters are rare: `application/json` alone is UTF-8.
+  const charset = contentType === 'application/json' ? undefined : CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     throw new HeraldError('malformed_json', `the request body must be UTF-8 JSON, not ${charset}`);
   }
