@@ -63,6 +63,8 @@ export const notificationContentSchema = z.strictObject({
 
 export const publishRequestSchema = notificationContentSchema.extend({ to: targetSchema }).meta({ id: 'PublishRequest' });
 export type PublishRequest = z.infer<typeof publishRequestSchema>;
+/** A publish request as a client sends it (`type` may be left out). */
+export type PublishInput = z.input<typeof publishRequestSchema>;
 
 export const batchRequestSchema = z
   .strictObject({

@@ -1,53 +1,20 @@
-import { Redis } from 'ioredis';
-import type { Socket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../protocol/notification.js';
-import type { AdminStats, ConnectionInfo, Page, RoomInfo } from '../protocol/admin.js';
-import { collect, emitAck, eventually, nextEvent, sleep, startServer, type TestServer } from './helpers.js';
+import type { ConnectionInfo, Page } from '../protocol/admin.js';
+import type { PublishInput } from '../protocol/requests.js';
+import { collect, emitAck, eventually, nextEvent, sleep, type TestServer } from './helpers.js';
+import { describe, expect, test } from './kit/fixtures.js';
 import { followFeed } from '../scripts/soak/follow-feed.js';
-import { startRedis, type RedisProcess } from './redis-server.js';
 
-/** Three nodes on one Redis, in this process; each test starts on an empty Redis. */
+/** Three nodes on one Redis, in this process; each test starts on an empty Redis (test/kit/fixtures.ts). */
 describe('a cluster of three nodes', () => {
-  let redis: RedisProcess;
-  let nodes: TestServer[] = [];
-  /** Clients a test opens itself, closed after it. */
-  const clients: Socket[] = [];
-  let a: TestServer, b: TestServer, c: TestServer;
+  // Every node signs and checks with the same secret: a token from one is good on all.
+  const token = (node: TestServer, sub: string, roles: string[]) => node.token(sub, { roles });
+  const publish = (via: TestServer, body: PublishInput, headers?: { 'Idempotency-Key': string }) =>
+    via.api.as(token(via, 'svc', ['publisher'])).ok('publishNotification', { body, ...(headers ? { headers } : {}) });
+  const admin = (via: TestServer) => via.api.as(token(via, 'ops', ['admin']));
+  const stats = (via: TestServer) => admin(via).ok('getAdminStats', {});
 
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis.stop();
-  });
-  beforeEach(async () => {
-    const client = new Redis(redis.url);
-    await client.flushall();
-    client.disconnect();
-    const env = (id: string) => ({ REDIS_URL: redis.url, NODE_ID: id, NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', REDIS_REQUESTS_TIMEOUT_MS: '1500' });
-    nodes = await Promise.all(['node-a', 'node-b', 'node-c'].map((id) => startServer(env(id))));
-    [a, b, c] = nodes as [TestServer, TestServer, TestServer];
-    // Every node has seen every other heartbeat.
-    await eventually(async () => (await stats(a)).nodes.length === 3, 3000);
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await Promise.all(nodes.map((n) => n.close()));
-  });
-
-  const publisher = () => a.token('svc', { roles: ['publisher'] });
-  const admin = () => a.token('ops', { roles: ['admin'] });
-  const publish = async (via: TestServer, body: unknown, headers?: Record<string, string>) => {
-    const res = await via.request('POST', '/api/notifications', { token: publisher(), body, headers });
-    expect(res.status).toBe(202);
-    return (await res.json()) as { id: string };
-  };
-  async function stats(via: TestServer): Promise<AdminStats> {
-    return (await (await via.request('GET', '/api/admin/stats', { token: admin() })).json()) as AdminStats;
-  }
-
-  it('delivers to a client on node A what is published through node C, for a user, a topic and everyone', async () => {
+  test('delivers to a client on node A what is published through node C, for a user, a topic and everyone', async ({ cluster: [a, b, c] }) => {
     const alice = await a.connect('alice');
     const bob = await b.connect('bob');
     expect(alice.ready.node).toBe('node-a');
@@ -63,34 +30,34 @@ describe('a cluster of three nodes', () => {
     expect((await everyone).map((n) => n.stream)).toEqual(['broadcast', 'broadcast']);
   });
 
-  it('hands out seq values that increase across nodes', async () => {
+  test('hands out seq values that increase across nodes', async ({ cluster }) => {
+    const [a, , c] = cluster;
     const alice = await a.connect('alice');
     const seen = collect<Notification>(alice.socket, 'notification');
-    for (let i = 0; i < 9; i++) await publish(nodes[i % 3]!, { to: { user: 'alice' }, title: `n${i}` });
+    for (let i = 0; i < 9; i++) await publish(cluster[i % 3]!, { to: { user: 'alice' }, title: `n${i}` });
     await eventually(() => seen.length === 9);
     const seqs = seen.map((n) => n.seq);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     expect(new Set(seqs).size).toBe(9);
-    const feed = (await (await c.request('GET', '/api/me/notifications', { token: c.token('alice') })).json()) as { items: Notification[] };
+    const feed = await c.api.as(c.token('alice')).ok('getMyFeed', {});
     expect(feed.items.map((n) => n.title)).toEqual(['n8', 'n7', 'n6', 'n5', 'n4', 'n3', 'n2', 'n1', 'n0']);
   });
 
-  it('joins the topic on every node when a subscription changes on one', async () => {
+  test('joins the topic on every node when a subscription changes on one', async ({ cluster: [a, b, c] }) => {
     const onA = await a.connect('carol');
     const onC = await c.connect('carol');
-    const res = await b.request('PUT', '/api/me/subscriptions/alerts', { token: b.token('carol') });
-    expect(await res.json()).toEqual({ topics: ['alerts'] });
+    expect(await b.api.as(b.token('carol')).ok('subscribeMe', { params: { topic: 'alerts' } })).toEqual({ topics: ['alerts'] });
     await eventually(async () => (await a.herald.io.in('topic:alerts').fetchSockets()).length === 2);
     const both = Promise.all([nextEvent<Notification>(onA.socket, 'notification'), nextEvent<Notification>(onC.socket, 'notification')]);
     await publish(b, { to: { topic: 'alerts' }, title: 'disk full' });
     expect((await both).map((n) => n.title)).toEqual(['disk full', 'disk full']);
   });
 
-  it('counts presence and admin totals over every node', async () => {
+  test('counts presence and admin totals over every node', async ({ cluster: [a, b, c] }) => {
     await a.connect('dave');
     await b.connect('dave');
     await c.connect('erin');
-    const presence = await (await c.request('GET', '/api/presence/users/dave', { token: publisher() })).json();
+    const presence = await c.api.as(token(c, 'svc', ['publisher'])).ok('getUserPresence', { params: { userId: 'dave' } });
     expect(presence).toEqual({ online: true, connections: 2 });
     await eventually(async () => (await stats(b)).connections === 3);
     const total = await stats(b);
@@ -99,11 +66,11 @@ describe('a cluster of three nodes', () => {
     expect(total.nodes.map((n) => n.connections).reduce((x, y) => x + y)).toBe(3);
   });
 
-  it('lists rooms and connections of every node, page by page', async () => {
+  test('lists rooms and connections of every node, page by page', async ({ cluster: [a, b, c] }) => {
     await a.connect('frank');
     await b.connect('frank');
     await c.connect('gina');
-    const rooms = (await (await a.request('GET', '/api/admin/rooms?prefix=user:', { token: admin() })).json()) as Page<RoomInfo>;
+    const rooms = await admin(a).ok('listRooms', { query: { prefix: 'user:' } });
     expect(rooms.items).toEqual([
       { name: 'user:frank', kind: 'user', size: 2 },
       { name: 'user:gina', kind: 'user', size: 1 },
@@ -111,36 +78,34 @@ describe('a cluster of three nodes', () => {
     const seen: ConnectionInfo[] = [];
     let cursor: string | null = null;
     do {
-      const query: string = cursor ? `?limit=1&cursor=${cursor}` : '?limit=1';
-      const page = (await (await c.request('GET', `/api/admin/connections${query}`, { token: admin() })).json()) as Page<ConnectionInfo>;
+      const page: Page<ConnectionInfo> = await admin(c).ok('listConnections', { query: { limit: 1, ...(cursor ? { cursor } : {}) } });
       expect(page.partial).toBeUndefined();
       seen.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen.map((s) => `${s.userId}@${s.node}`).sort()).toEqual(['frank@node-a', 'frank@node-b', 'gina@node-c']);
-    const onB = (await (await a.request('GET', '/api/admin/connections?node=node-b', { token: admin() })).json()) as Page<ConnectionInfo>;
+    const onB = await admin(a).ok('listConnections', { query: { node: 'node-b' } });
     expect(onB.items.map((s) => s.userId)).toEqual(['frank']);
   });
 
-  it('disconnects a socket or a user from any node', async () => {
+  test('disconnects a socket or a user from any node', async ({ cluster: [a, b, c] }) => {
     const h1 = await b.connect('hank');
     const h2 = await c.connect('hank');
     const other = await c.connect('ivy');
     const gone = nextEvent(h1.socket, 'disconnect');
-    expect((await a.request('DELETE', `/api/admin/connections/${h1.ready.socketId}`, { token: admin() })).status).toBe(204);
+    await admin(a).ok('disconnectSocket', { params: { socketId: h1.ready.socketId } });
     await gone;
-    expect((await a.request('DELETE', '/api/admin/connections/no-such-socket', { token: admin() })).status).toBe(404);
+    await admin(a).refused('disconnectSocket', { params: { socketId: 'no-such-socket' } }, 404, 'not_found');
     const rest = nextEvent(h2.socket, 'disconnect');
-    const res = await a.request('DELETE', '/api/admin/users/hank/connections', { token: admin() });
-    expect(await res.json()).toEqual({ disconnected: 1 });
+    expect(await admin(a).ok('disconnectUser', { params: { userId: 'hank' } })).toEqual({ disconnected: 1 });
     await rest;
     expect(other.socket.connected).toBe(true);
   });
 
-  it('replays an idempotent publish from another node without a second delivery', async () => {
+  test('replays an idempotent publish from another node without a second delivery', async ({ cluster: [a, b, c] }) => {
     const jo = await a.connect('jo');
     const seen = collect<Notification>(jo.socket, 'notification');
-    const body = { to: { user: 'jo' }, title: 'once' };
+    const body: PublishInput = { to: { user: 'jo' }, title: 'once' };
     const first = await publish(b, body, { 'Idempotency-Key': 'k-1' });
     const again = await publish(c, body, { 'Idempotency-Key': 'k-1' });
     expect(again).toEqual(first);
@@ -151,19 +116,18 @@ describe('a cluster of three nodes', () => {
     expect(seen.map((n) => n.id)).toEqual([first.id, x.id]);
   });
 
-  it('caps connections per user over the whole cluster', async () => {
-    await Promise.all(nodes.map((n) => n.close()));
-    const env = (id: string) => ({ REDIS_URL: redis.url, NODE_ID: id, NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', MAX_CONNECTIONS_PER_USER: '2' });
-    nodes = await Promise.all(['cap-a', 'cap-b'].map((id) => startServer(env(id))));
-    const [x, y] = nodes as [TestServer, TestServer];
-    // The cap counts the sockets on the nodes a node knows of: wait until each has seen the other's heartbeat.
-    await eventually(async () => (await stats(x)).nodes.length === 2 && (await stats(y)).nodes.length === 2, 3000);
-    await x.connect('kim');
-    await y.connect('kim');
-    await expect(x.connect('kim')).rejects.toMatchObject({ message: 'forbidden', data: { code: 'too_many_connections' } });
+  describe('with a cap of two connections per user', () => {
+    test.override('heraldEnv', { MAX_CONNECTIONS_PER_USER: '2' });
+
+    // The fixture waits until each node has seen the others' heartbeats: the cap counts the sockets on the nodes a node knows of.
+    test('caps connections per user over the whole cluster', async ({ cluster: [a, b, c] }) => {
+      await a.connect('kim');
+      await b.connect('kim');
+      await expect(c.connect('kim')).rejects.toMatchObject({ message: 'forbidden', data: { code: 'too_many_connections' } });
+    });
   });
 
-  it("lets the README client page all of what ready.missed brings when it starts more than a page before lastSeq", async () => {
+  test('lets the README client page all of what ready.missed brings when it starts more than a page before lastSeq', async ({ cluster: [a, b, c], onTestFinished }) => {
     // In a cluster `missed` starts a seq-clock bucket (10 s) before lastSeq. Everything below is
     // published within one bucket, after the nodes have ticked the one before: missed starts at
     // the first entry, 250 below lastSeq. A client that paged on from lastSeq rather than from the
@@ -172,8 +136,7 @@ describe('a cluster of three nodes', () => {
     if (Date.now() % bucketMs > bucketMs - 3000) await sleep(bucketMs - (Date.now() % bucketMs) + 200);
     for (let batch = 0; batch < 3; batch++) {
       const notifications = Array.from({ length: 100 }, (_, i) => ({ to: { user: 'alice' }, title: `n${batch * 100 + i}` }));
-      const res = await a.request('POST', '/api/notifications/batch', { token: publisher(), body: { notifications } });
-      expect(res.status).toBe(202);
+      await a.api.as(token(a, 'svc', ['publisher'])).ok('publishBatch', { body: { notifications } });
     }
     const { socket } = await b.connect('alice');
     const all: { id: string; seq: number }[] = [];
@@ -190,7 +153,7 @@ describe('a cluster of three nodes', () => {
     const ready = new Promise<{ missed: { seq: number }[] }>((resolve) => {
       const client = followFeed(c.url, { token: () => c.token('alice'), show: (n) => shown.add(n.id), lastSeq: all[249]!.seq, socket: { transports: ['websocket'], forceNew: true } });
       client.once('ready', resolve);
-      clients.push(client);
+      onTestFinished(() => void client.close());
     });
     expect((await ready).missed[0]!.seq).toBe(all[0]!.seq);
     await eventually(() => shown.size === 300, 5000);

@@ -1,12 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../protocol/notification.js';
+import type { PublishInput, Target } from '../protocol/requests.js';
 import { collect, emitAck, nextEvent, sleep, startServer, type TestServer } from './helpers.js';
-
-interface FeedBody {
-  items: Notification[];
-  unreadCount: number;
-  nextCursor: number | null;
-}
 
 describe('the feed (GET /api/me/notifications)', () => {
   let server: TestServer;
@@ -14,10 +8,8 @@ describe('the feed (GET /api/me/notifications)', () => {
   let alice: string;
 
   /** Publishes one notification and resolves its id. */
-  async function publish(to: unknown, title = 'hello', extra: Record<string, unknown> = {}): Promise<string> {
-    const res = await server.request('POST', '/api/notifications', { token: publisher, body: { to, title, ...extra } });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { id: string }).id;
+  async function publish(to: Target, title = 'hello', extra: Partial<PublishInput> = {}): Promise<string> {
+    return (await server.publish({ to, title, ...extra })).id;
   }
 
   /** Publishes `n` notifications to alice, one after the other, and resolves their ids oldest first. */
@@ -27,10 +19,9 @@ describe('the feed (GET /api/me/notifications)', () => {
     return ids;
   }
 
-  async function feed(query = '', token = alice): Promise<FeedBody> {
-    const res = await server.request('GET', `/api/me/notifications${query}`, { token });
-    expect(res.status).toBe(200);
-    return (await res.json()) as FeedBody;
+  /** The feed, with the query given as it would be in the address (`?limit=3`). */
+  async function feed(query = '', token = alice) {
+    return server.api.as(token).ok('getMyFeed', { query: Object.fromEntries(new URLSearchParams(query)) });
   }
 
   beforeEach(async () => {
@@ -164,18 +155,14 @@ describe('read state', () => {
   beforeEach(async () => {
     server = await startServer();
     alice = server.token('alice');
-    const publisher = server.token('svc', { roles: ['publisher'] });
     ids = [];
-    for (const to of [{ user: 'alice' }, { user: 'alice' }, { all: true }]) {
-      const res = await server.request('POST', '/api/notifications', { token: publisher, body: { to, title: 't' } });
-      ids.push(((await res.json()) as { id: string }).id);
-    }
+    for (const to of [{ user: 'alice' }, { user: 'alice' }, { all: true }] satisfies Target[]) ids.push((await server.publish({ to, title: 't' })).id);
   });
   afterEach(async () => {
     await server.close();
   });
 
-  const feed = async () => (await (await server.request('GET', '/api/me/notifications', { token: alice })).json()) as FeedBody;
+  const feed = () => server.api.as(alice).ok('getMyFeed', {});
 
   it('marks ids read over REST, answers the new unread count and sets readAt', async () => {
     const before = Date.now();
@@ -239,20 +226,17 @@ describe('read state', () => {
   it('counts a broadcast or topic notification as one more unread without a per-recipient push', async () => {
     const { socket } = await server.connect('alice');
     expect(await emitAck(socket, 'subscribe', { topic: 'news' })).toMatchObject({ ok: true, topics: ['news'] });
-    const publisher = server.token('svc', { roles: ['publisher'] });
     const pushes = collect<{ unreadCount: number }>(socket, 'unread');
     for (const [to, expected] of [[{ all: true }, 4], [{ topic: 'news' }, 5]] as const) {
       const live = nextEvent<{ readAt: null }>(socket, 'notification');
-      const res = await server.request('POST', '/api/notifications', { token: publisher, body: { to, title: 't' } });
-      expect(res.status).toBe(202);
+      await server.publish({ to, title: 't' });
       expect((await live).readAt).toBeNull();
       expect((await feed()).unreadCount, JSON.stringify(to)).toBe(expected);
     }
     expect(pushes).toEqual([]);
     // The next change that does push carries the full count, topic items included.
     const pushed = nextEvent<{ unreadCount: number }>(socket, 'unread');
-    const userPublish = await server.request('POST', '/api/notifications', { token: publisher, body: { to: { user: 'alice' }, title: 'direct' } });
-    expect(userPublish.status).toBe(202);
+    await server.publish({ to: { user: 'alice' }, title: 'direct' });
     expect(await pushed).toEqual({ unreadCount: 6 });
   });
 

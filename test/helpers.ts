@@ -9,6 +9,9 @@ import { loadConfig, type HeraldConfig } from '../server/src/config.js';
 import { createHerald, type Herald, type HeraldDeps } from '../server/src/herald.js';
 import { createLogger } from '../server/src/logger.js';
 import type { ClientToServerEvents, ReadyPayload, ServerToClientEvents } from '../protocol/events.js';
+import type { PublishInput } from '../protocol/requests.js';
+import type { PublishResponse } from '../protocol/responses.js';
+import { request, TestApi } from './kit/api.js';
 
 export const SECRET = 'test-secret-that-is-at-least-32-characters-long';
 
@@ -21,6 +24,10 @@ export interface TestServer {
   dataDir: string;
   /** Signs a token for this server (HS256 with the test secret). */
   token(sub: string, opts?: { roles?: string[]; topics?: string[]; expiresIn?: number }): string;
+  /** The typed API client of the route table, without a token (`api.as(token)` for one). */
+  api: TestApi;
+  /** Publishes as a publisher (`POST /api/notifications`), expecting 202. */
+  publish(request: PublishInput): Promise<PublishResponse>;
   /** `fetch` against the server with an optional bearer token. */
   request(method: string, route: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   /** A connected socket.io-client (websocket transport) for `sub`, resolved with its `ready` payload. */
@@ -43,22 +50,17 @@ export async function startServer(env: Record<string, string> = {}, deps: Herald
   const url = `http://127.0.0.1:${(herald.http.address() as AddressInfo).port}`;
   const clients = new Set<TestClient>();
   const token: TestServer['token'] = (sub, opts = {}) => signToken(SECRET, { sub, ...opts }, config.jwt);
+  const api = new TestApi(url);
   return {
     herald,
     config,
     url,
     dataDir,
     token,
-    request(method, route, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-      let body: string | undefined;
-      if (opts.body !== undefined) {
-        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      return fetch(url + route, { method, headers, body });
-    },
+    api,
+    // Signed at each call: a test may move the clock past a token's expiry.
+    publish: (body) => api.as(token('test-publisher', { roles: ['publisher'] })).ok('publishNotification', { body }),
+    request: (method, route, opts) => request(url, method, route, opts),
     async connect(sub, opts = {}) {
       const { roles, topics, lastSeq, token: given, ...options } = opts;
       const socket: TestClient = connectClient(url, {

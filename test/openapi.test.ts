@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import * as api from '../protocol/responses.js';
+import { ROUTES, type OperationId, type RouteContract } from '../protocol/routes.js';
 import { startServer, type TestServer } from './helpers.js';
+import { TestApi } from './kit/api.js';
 
 /** Every operation of SPEC §4 and the AsyncAPI document, in OpenAPI path syntax. */
 const SPEC_OPERATIONS = [
@@ -139,6 +141,18 @@ describe('the OpenAPI document', () => {
   it('gives query parameters plain, non-null types', () => {
     const before = operation('GET /api/me/notifications').parameters!.find((p) => p.name === 'before');
     expect(before).toMatchObject({ in: 'query', required: false, schema: { type: 'integer' } });
+  });
+
+  it('documents every route of the route table under its operationId, and the server serves each one', async () => {
+    expect(operationsOf(doc)).toHaveLength(Object.keys(ROUTES).length);
+    const api = new TestApi(server.url);
+    for (const [id, route] of Object.entries(ROUTES) as [OperationId, RouteContract][]) {
+      expect(doc.paths[route.path]?.[route.method]?.operationId, id).toBe(id);
+      // Without a token, a route that needs one answers 401 (an unknown route would be 404); a public one succeeds.
+      const params = Object.fromEntries([...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name!, 'x']));
+      const answer = await api.send(id, { params, ...(route.body ? { body: {} } : {}) });
+      expect(answer.status, id).toBe(route.access === 'public' ? route.ok.status : 401);
+    }
   });
 
   it('names every operation, each name once, so that generated clients get method names', () => {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../protocol/notification.js';
 import type { ReadyPayload } from '../protocol/events.js';
+import type { Target } from '../protocol/requests.js';
 import { emitAck, nextEvent, startServer, type TestServer } from './helpers.js';
 
 type SyncAck = { ok: true; items: Notification[]; hasMore: boolean } | { ok: false; error: { code: string; message: string } };
@@ -10,10 +11,8 @@ describe('recovery after a reconnect', () => {
   let publisher: string;
 
   /** Publishes to `to` and resolves the id. */
-  async function publish(to: unknown, title = 'hello'): Promise<string> {
-    const res = await server.request('POST', '/api/notifications', { token: publisher, body: { to, title } });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { id: string }).id;
+  async function publish(to: Target, title = 'hello'): Promise<string> {
+    return (await server.publish({ to, title })).id;
   }
 
   /** Publishes `n` notifications to alice through batches and resolves the ids in order. */
@@ -21,9 +20,8 @@ describe('recovery after a reconnect', () => {
     const ids: string[] = [];
     for (let start = 0; start < n; start += 100) {
       const notifications = Array.from({ length: Math.min(100, n - start) }, (_, i) => ({ to: { user: 'alice' }, title: `n${start + i}` }));
-      const res = await server.request('POST', '/api/notifications/batch', { token: publisher, body: { notifications } });
-      expect(res.status).toBe(202);
-      ids.push(...((await res.json()) as { results: { id: string }[] }).results.map((r) => r.id));
+      const { results } = await server.api.as(publisher).ok('publishBatch', { body: { notifications } });
+      ids.push(...results.map((r) => ('id' in r ? r.id : 'refused')));
     }
     return ids;
   }
