@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import { HeraldError, validated } from '../errors.js';
@@ -45,13 +45,18 @@ export type Handler<R extends RouteContract> = (context: RouteContext<R>) => Res
 /** One handler per route of the table: `tsc` refuses a missing or extra one. */
 export type Handlers = { [K in OperationId]: Handler<Routes[K]> };
 
-/** How a request reached the dispatcher: straight from `node:http`, or through Express. */
+/**
+ * How a request reached the dispatcher: straight from `node:http` (its query
+ * string still to parse, its body to read) or through Express (`express`, whose
+ * query is parsed and whose body reader inflates). Plain data: nothing is
+ * allocated per request beyond it.
+ */
 interface Arrival {
   path: string;
   params: Record<string, string>;
-  query(): Record<string, unknown>;
-  /** The body's bytes when it is JSON, undefined when it is not JSON or absent. */
-  body(): Promise<Buffer | undefined>;
+  /** What follows `?` (empty without), or Express's parsed query. */
+  query: string | Record<string, unknown>;
+  express?: Request;
 }
 
 interface CompiledRoute {
@@ -69,8 +74,16 @@ interface CompiledRoute {
   headersOptional: boolean;
 }
 
+/** A route matched to a path, with the values of its parameters. */
+interface Match {
+  route: CompiledRoute;
+  params: Record<string, string>;
+}
+
 const EMPTY = Buffer.alloc(0);
-const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_QUERY: Record<string, unknown> = Object.freeze({});
+const NO_PARAMS: Record<string, string> = Object.freeze({});
+const NO_HEADERS: Record<string, unknown> = Object.freeze({});
 /** The client went away in the middle of its body: nothing to answer. */
 const CLIENT_GONE = Symbol('client gone');
 
@@ -88,8 +101,8 @@ const CLIENT_GONE = Symbol('client gone');
  *   Express's matching (any case, a trailing slash), CORS, compressed bodies.
  */
 export class Dispatcher {
-  /** The routes without parameters, by path, then by method (upper case). */
-  private readonly exact = new Map<string, Partial<Record<string, CompiledRoute>>>();
+  /** The routes without parameters, by path, then by method (upper case): each match made once. */
+  private readonly exact = new Map<string, Partial<Record<string, Match>>>();
   private readonly patterned: CompiledRoute[] = [];
   private readonly routes: CompiledRoute[] = [];
   private readonly readCompressed: express.RequestHandler;
@@ -118,7 +131,7 @@ export class Dispatcher {
       };
       this.routes.push(route);
       if (route.pattern) this.patterned.push(route);
-      else this.exact.set(contract.path, { ...this.exact.get(contract.path), [contract.method.toUpperCase()]: route });
+      else this.exact.set(contract.path, { ...this.exact.get(contract.path), [contract.method.toUpperCase()]: { route, params: NO_PARAMS } });
     }
     this.readCompressed = express.raw({ type: (req) => isJson(req.headers['content-type']), limit: deps.config.maxBodyBytes, inflate: true });
   }
@@ -135,13 +148,7 @@ export class Dispatcher {
     const found = this.match(req.method ?? 'GET', path);
     if (!found || req.headers['content-encoding'] !== undefined) return false;
     if (this.deps.config.corsOrigins && req.headers.origin !== undefined) return false;
-    const search = mark < 0 ? '' : url.slice(mark + 1);
-    void this.run(found.route, req, res, {
-      path,
-      params: found.params,
-      query: () => (search === '' ? {} : parseQueryString(search)),
-      body: () => (found.route.contract.body && isJson(req.headers['content-type']) ? readBody(req, this.deps.config.maxBodyBytes) : Promise.resolve(undefined)),
-    });
+    void this.run(found.route, req, res, { path, params: found.params, query: mark < 0 ? '' : url.slice(mark + 1) });
     return true;
   };
 
@@ -150,22 +157,14 @@ export class Dispatcher {
     for (const route of this.routes) {
       const path = route.contract.path.replace(/\{(\w+)\}/g, ':$1');
       app[route.contract.method](path, (req: Request, res) => {
-        void this.run(route, req, res, {
-          path: req.path,
-          params: req.params as Record<string, string>,
-          query: () => req.query as Record<string, unknown>,
-          body: () =>
-            new Promise((resolve, reject) => {
-              this.readCompressed(req, res, (err?: unknown) => (err ? reject(err) : resolve(Buffer.isBuffer(req.body) ? req.body : undefined)));
-            }),
-        });
+        void this.run(route, req, res, { path: req.path, params: req.params as Record<string, string>, query: req.query as Record<string, unknown>, express: req });
       });
     }
   }
 
-  private match(method: string, path: string): { route: CompiledRoute; params: Record<string, string> } | undefined {
-    const route = this.exact.get(path)?.[method];
-    if (route) return { route, params: NO_PARAMS };
+  private match(method: string, path: string): Match | undefined {
+    const exact = this.exact.get(path)?.[method];
+    if (exact) return exact;
     for (const candidate of this.patterned) {
       if (candidate.contract.method.toUpperCase() !== method) continue;
       const values = candidate.pattern!.exec(path);
@@ -188,9 +187,9 @@ export class Dispatcher {
     try {
       // Under overload, publishing is refused before its body is even read.
       if (contract.admission) this.deps.edge.admitPublish();
-      const rawBody = contract.body ? await arrival.body() : undefined;
+      const rawBody = contract.body ? await this.body(req, res, arrival) : undefined;
       const body = rawBody === undefined ? undefined : parseJson(rawBody, req.headers['content-type']);
-      const query = arrival.query();
+      const query = typeof arrival.query !== 'string' ? arrival.query : arrival.query === '' ? NO_QUERY : parseQueryString(arrival.query);
       let principal: Principal | undefined;
       if (contract.access !== 'public') {
         if (query.token !== undefined || query.access_token !== undefined) {
@@ -220,6 +219,16 @@ export class Dispatcher {
     }
   }
 
+  /** The body's bytes when it is JSON, undefined when it is not JSON or absent. */
+  private body(req: IncomingMessage, res: ServerResponse, arrival: Arrival): Promise<Buffer | undefined> | undefined {
+    const { express: through } = arrival;
+    if (!through) return isJson(req.headers['content-type']) ? readBody(req, this.deps.config.maxBodyBytes) : undefined;
+    // Through Express, `res` is Express's response too.
+    return new Promise((resolve, reject) => {
+      this.readCompressed(through, res as Response, (err?: unknown) => (err ? reject(err) : resolve(Buffer.isBuffer(through.body) ? through.body : undefined)));
+    });
+  }
+
   private fail(req: IncomingMessage, res: ServerResponse, arrival: Arrival, err: unknown): void {
     if (err === CLIENT_GONE) {
       res.destroy();
@@ -235,14 +244,13 @@ export class Dispatcher {
 
 /** The route's declared headers, validated, by their canonical names (Node's are lower-cased). */
 function headersOf(route: CompiledRoute, req: IncomingMessage): Record<string, unknown> {
-  const headers: Record<string, unknown> = {};
-  let present = false;
+  let headers: Record<string, unknown> | undefined;
   for (const [name, lower] of route.headers) {
     const value = req.headers[lower];
-    if (value !== undefined) present = true;
-    headers[name] = value;
+    if (value !== undefined) (headers ??= {})[name] = value;
   }
-  return present || !route.headersOptional ? (validated(route.contract.headers!, headers) as Record<string, unknown>) : headers;
+  if (!headers && route.headersOptional) return NO_HEADERS;
+  return validated(route.contract.headers!, headers ?? {}) as Record<string, unknown>;
 }
 
 /** `application/json`, with any parameters. */
