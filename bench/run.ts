@@ -8,10 +8,12 @@
  *   npm run bench -- --scale tiny          # tiny sizes (under a minute), as the smoke test runs it
  *   npm run bench -- --phases fanout,memory
  *   BENCH_PROFILE=1 npm run bench          # + CPU profiles of the measured windows, heap snapshots (bench/profiles/)
+ *   npm run bench -- --phases publish --baseline HEAD~1   # publishing, and head to head with the previous commit
  *
  * Options (or environment): --scale full|tiny (BENCH_SCALE), --phases a,b (BENCH_PHASES;
  * fanout, rest, publish, memory, cluster, storm), --results FILE (default bench/RESULTS.md
- * at full scale, none at tiny), --no-results.
+ * at full scale, none at tiny), --no-results, --baseline REV (BENCH_BASELINE: a git revision,
+ * or a built dist/server/main.mjs, that the publish phase measures beside this build).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,10 +23,11 @@ import { describeMachine } from './lib/machine.js';
 import { fileLimit, loadAverage } from './lib/proc.js';
 import { renderResults, Results } from './lib/results.js';
 import { ROOT } from './lib/servers.js';
+import { prepareBaseline } from './lib/baseline.js';
 import { clusterPhase } from './phases/cluster.js';
 import { fanoutPhase } from './phases/fanout.js';
 import { memoryPhase } from './phases/memory.js';
-import { publishPhase } from './phases/publish.js';
+import { HEAD_TO_HEAD_ROUNDS, publishPhase } from './phases/publish.js';
 import { restPhase } from './phases/rest.js';
 import { stormPhase } from './phases/storm.js';
 
@@ -44,6 +47,7 @@ interface Args {
   scale: Scale;
   phases: PhaseName[];
   resultsFile: string | undefined;
+  baseline: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -65,7 +69,7 @@ function parseArgs(argv: string[]): Args {
       : scaleName === 'full'
         ? path.join(ROOT, 'bench', 'RESULTS.md')
         : undefined;
-  return { scale: SCALES[scaleName], phases: phases as PhaseName[], resultsFile };
+  return { scale: SCALES[scaleName], phases: phases as PhaseName[], resultsFile, baseline: take('--baseline') ?? process.env.BENCH_BASELINE };
 }
 
 /** Rejects after `ms`; the caller then stops every child, which ends the phase's own work. */
@@ -108,6 +112,7 @@ async function main(): Promise<void> {
     log,
     allPids: () => [process.pid, ...runningPids()],
     quietBudgetMs: args.scale.quietMaxMs > 0 ? QUIET_BUDGET_MS : 0,
+    ...(args.baseline ? { baseline: prepareBaseline(args.baseline) } : {}),
   };
   const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' ');
   const env = Object.entries(process.env)
@@ -127,7 +132,9 @@ async function main(): Promise<void> {
     const t = Date.now();
     const load = loadAverage();
     try {
-      await deadline(RUNNERS[phase](ctx), args.scale.phaseTimeoutMs[phase], `phase ${phase}`);
+      // With a baseline, the publish phase also runs its head-to-head rounds.
+      const limit = args.scale.phaseTimeoutMs[phase] * (phase === 'publish' && ctx.baseline ? 1 + HEAD_TO_HEAD_ROUNDS / 2 : 1);
+      await deadline(RUNNERS[phase](ctx), limit, `phase ${phase}`);
     } catch (err) {
       results.failures.push(`${phase}: ${(err as Error).message}`);
       log(`phase ${phase} failed: ${(err as Error).stack ?? String(err)}`);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { CpuProfile, Inspector } from './inspector.js';
 import { waitForQuiet } from './proc.js';
 import { formatSummary, summarize } from './profile-summary.js';
+import type { Baseline } from './baseline.js';
 import type { Results } from './results.js';
 import { ROOT } from './servers.js';
 
@@ -90,6 +91,8 @@ export interface Context {
   allPids(): number[];
   /** Milliseconds of the run still available for waiting on other load (shared by every measurement). */
   quietBudgetMs: number;
+  /** `--baseline REV`: another build of Herald that the publish phase measures beside this one, alternately. */
+  baseline?: Baseline;
 }
 
 /** How long one run may wait in all for other load to leave the cores. */

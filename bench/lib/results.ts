@@ -68,10 +68,13 @@ function table(header: string[], rows: string[][]): string[] {
 }
 
 export const TABLE_HEADER = ['phase', 'measure', 'raw ws', 'Socket.IO', 'Herald', 'Herald/ws', 'Herald/Socket.IO'];
+/** The columns added when a run measured another build beside this one (`--baseline`). */
+export const BASELINE_HEADER = ['previous Herald', 'Herald/previous'];
 
 /** The results table, the ratio lines and the targets, as text lines. */
 export function renderResults(results: Results): string[] {
   const lines: string[] = [];
+  const withBaseline = results.rows.some((r) => r.values.previous !== undefined);
   const rows = results.rows.map((r) => [
     r.section,
     `${r.measure} (${r.unit})`,
@@ -80,13 +83,15 @@ export function renderResults(results: Results): string[] {
     format(r.values.herald, r.unit),
     formatRatio(ratio(r.values.herald, r.values.ws)),
     formatRatio(ratio(r.values.herald, r.values.sio)),
+    ...(withBaseline ? [format(r.values.previous, r.unit), formatRatio(ratio(r.values.herald, r.values.previous))] : []),
   ]);
-  lines.push(...table(TABLE_HEADER, rows));
+  lines.push(...table([...TABLE_HEADER, ...(withBaseline ? BASELINE_HEADER : [])], rows));
   const notes = results.rows.filter((r) => r.note).map((r) => `- ${r.section}, ${r.measure}: ${r.note}`);
   if (notes.length > 0) lines.push('', ...notes);
 
   lines.push('', 'Ratios of the key measures (same run; for latency, CPU and memory lower is better):');
-  for (const [kind, name] of [['ws', 'Herald/ws'], ['sio', 'Herald/Socket.IO']] as const) {
+  const kinds: [ServerKind, string][] = [['ws', 'Herald/ws'], ['sio', 'Herald/Socket.IO'], ...(withBaseline ? [['previous', 'Herald/previous'] as [ServerKind, string]] : [])];
+  for (const [kind, name] of kinds) {
     const parts = results.rows
       .filter((r) => r.key)
       .map((r) => ({ r, x: ratio(r.values.herald, r.values[kind]) }))

@@ -20,8 +20,9 @@ import { HttpClient } from './http.js';
 import { Inspector } from './inspector.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export type ServerKind = 'ws' | 'sio' | 'herald';
-export const SERVER_NAMES: Record<ServerKind, string> = { ws: 'raw ws', sio: 'Socket.IO', herald: 'Herald' };
+/** `previous`: another build of Herald measured beside this one (`--baseline`, bench/lib/baseline.ts). */
+export type ServerKind = 'ws' | 'sio' | 'herald' | 'previous';
+export const SERVER_NAMES: Record<ServerKind, string> = { ws: 'raw ws', sio: 'Socket.IO', herald: 'Herald', previous: 'previous Herald' };
 
 /** The HS256 secret of every Herald the benchmark starts. */
 export const BENCH_SECRET = 'herald-benchmark-secret-at-least-32-characters';
@@ -119,6 +120,8 @@ export interface HeraldOptions {
   /** Extra Node flags (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
   name?: string;
+  /** Another build to run in this one's place (a baseline's bundle), started in `cwd`. */
+  build?: { bundle: string; cwd: string };
 }
 
 /**
@@ -132,7 +135,7 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
   const dataDir = mkdtempSync(path.join(process.env.BENCH_DATA_DIR ?? tmpdir(), 'herald-bench-'));
   const forget = onCleanup(() => rmSync(dataDir, { recursive: true, force: true }));
   const name = opts.name ?? 'herald';
-  ensureBundle();
+  if (!opts.build) ensureBundle();
   const child = spawnChild(
     name,
     process.execPath,
@@ -143,10 +146,10 @@ export async function startHerald(opts: HeraldOptions = {}): Promise<HeraldHandl
       ...NODE_FLAGS,
       ...(opts.nodeArgs ?? []),
       ...(process.env.BENCH_HERALD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      ...(process.env.BENCH_HERALD_ENTRY ? ['--import', 'tsx', process.env.BENCH_HERALD_ENTRY] : [SERVER_BUNDLE]),
+      ...(opts.build ? [opts.build.bundle] : process.env.BENCH_HERALD_ENTRY ? ['--import', 'tsx', process.env.BENCH_HERALD_ENTRY] : [SERVER_BUNDLE]),
     ],
     {
-      cwd: ROOT,
+      cwd: opts.build?.cwd ?? ROOT,
       env: {
         ...process.env,
         NODE_ENV: 'production',
