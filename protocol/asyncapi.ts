@@ -102,7 +102,8 @@ export function buildAsyncApiDocument(opts: AsyncApiOptions): Json {
       title: 'Herald socket events',
       version: opts.version,
       description:
-        'The Socket.IO events of Herald (socket.io 4): connect with `auth: { token, lastSeq }`; requests carry an acknowledgement. REST is in `/api/openapi.json`.',
+        'The Socket.IO events of Herald (socket.io 4): connect with `auth: { token, lastSeq }`; requests carry an acknowledgement. ' +
+        'REST is in `/api/openapi.json`, rendered at [/api/docs](../).',
       license: { name: 'UNLICENSED' },
     },
     defaultContentType: 'application/json',

@@ -306,6 +306,14 @@ export const ROUTES = {
     access: 'public',
     ok: text('The HTML page (also at `/api/docs/`)', 'text/html'),
   },
+  getAsyncApiDocsPage: {
+    method: 'get',
+    path: '/api/docs/asyncapi',
+    tags: ['documentation'],
+    summary: 'The socket events (`/api/asyncapi.json`), rendered by the AsyncAPI React component',
+    access: 'public',
+    ok: text('The HTML page (also at `/api/docs/asyncapi/`)', 'text/html'),
+  },
 } as const satisfies Record<string, RouteContract>;
 
 export type Routes = typeof ROUTES;

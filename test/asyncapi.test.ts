@@ -27,6 +27,23 @@ describe('the AsyncAPI document of the socket events', () => {
     await server.close();
   });
 
+  it('is rendered at /api/docs/asyncapi by the AsyncAPI viewer, whose files are served beside the page', async () => {
+    for (const route of ['/api/docs/asyncapi', '/api/docs/asyncapi/']) {
+      const page = await server.request('GET', route);
+      expect(page.status, route).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      const base = new URL(/<base href="([^"]+)">/.exec(html)?.[1] ?? '', server.url + route);
+      for (const [asset, type] of [['index.js', /javascript/], ['default.min.css', /^text\/css/]] as const) {
+        expect(html).toContain(asset);
+        const res = await fetch(new URL(asset, base));
+        expect(res.status, `${route}: ${asset}`).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(type);
+      }
+      expect(new URL('../../asyncapi.json', base).pathname).toBe('/api/asyncapi.json');
+    }
+  });
+
   it('is valid AsyncAPI 3.0 for @asyncapi/parser, with no error or warning', async () => {
     expect(doc.asyncapi).toBe('3.0.0');
     const { document, diagnostics } = await new Parser().parse(JSON.stringify(doc));

@@ -32,11 +32,12 @@ const SPEC_OPERATIONS = [
   'GET /api/openapi.json',
   'GET /api/asyncapi.json',
   'GET /api/docs',
+  'GET /api/docs/asyncapi',
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',
 ];
-const PUBLIC_OPERATIONS = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/openapi.json', 'GET /api/asyncapi.json', 'GET /api/docs'];
+const PUBLIC_OPERATIONS = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/openapi.json', 'GET /api/asyncapi.json', 'GET /api/docs', 'GET /api/docs/asyncapi'];
 
 interface Schema {
   $ref?: string;

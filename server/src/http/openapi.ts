@@ -143,7 +143,9 @@ function generate(): OpenAPIObject {
         version: API_VERSION,
         // package.json's: a private package, no licence granted (SPDX's form of a name of one's own).
         license: { name: 'UNLICENSED', identifier: 'LicenseRef-UNLICENSED' },
-        description: 'REST API of Herald, a real-time notification platform on Socket.IO. Errors are `{"error":{"code","message","details?"}}`.',
+        description:
+          'REST API of Herald, a real-time notification platform on Socket.IO. Errors are `{"error":{"code","message","details?"}}`. ' +
+          'The socket events are the AsyncAPI document `/api/asyncapi.json`, rendered at [/api/docs/asyncapi](asyncapi).',
       },
     }),
   );
