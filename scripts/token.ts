@@ -8,23 +8,34 @@ import { loadOrCreateDevSecret } from '../server/src/auth/dev-secret.js';
 import { signToken } from '../server/src/auth/token-verifier.js';
 import { ConfigError, loadConfig } from '../server/src/config.js';
 
-const { values } = parseArgs({
-  options: {
-    sub: { type: 'string' },
-    roles: { type: 'string', default: '' },
-    topics: { type: 'string' },
-    ttl: { type: 'string', default: '3600' },
-  },
-});
+const USAGE = "npm run token -- --sub alice --roles publisher [--topics 'team.42.*'] [--ttl 3600]";
 
 function fail(message: string): never {
   process.stderr.write(`token: ${message}\n`);
   process.exit(1);
 }
 
+function options() {
+  try {
+    return parseArgs({
+      options: {
+        sub: { type: 'string' },
+        roles: { type: 'string', default: '' },
+        topics: { type: 'string' },
+        ttl: { type: 'string', default: '3600' },
+      },
+    }).values;
+  } catch (err) {
+    // An unknown option or a stray word: one line, with the usage.
+    fail(`${(err as Error).message}; usage: ${USAGE}`);
+  }
+}
+
+const values = options();
+
 try {
   const config = loadConfig(process.env);
-  if (!values.sub) fail('--sub is required, e.g. npm run token -- --sub alice --roles publisher');
+  if (!values.sub) fail(`--sub is required; usage: ${USAGE}`);
   if (config.jwt.algorithm !== 'HS256') fail(`JWT_ALGORITHM is ${config.jwt.algorithm}: sign tokens with your identity provider`);
   const ttl = Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl <= 0) fail('--ttl must be a positive number of seconds');

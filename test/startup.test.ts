@@ -152,6 +152,18 @@ describe('starting Herald from its entry point', () => {
     expect(res.status).toBe(202);
   });
 
+  it('answers a token command it cannot read with one line and its usage, not a stack trace', async () => {
+    for (const args of [['alice'], ['--sub', 'alice', '--bogus', '1'], []]) {
+      const command = run('scripts/token.ts', {}, args);
+      const { code } = await command.exited(15_000);
+      expect(code, args.join(' ')).toBe(1);
+      expect(command.stdout()).toBe('');
+      const lines = command.stderr().trim().split('\n');
+      expect(lines, args.join(' ')).toHaveLength(1);
+      expect(lines[0]).toMatch(/^token: .+; usage: npm run token -- --sub alice --roles publisher/);
+    }
+  });
+
   it('refuses to start in production without JWT_SECRET, with one line naming it', async () => {
     const port = await freePort();
     const server = run(SERVER_BUNDLE, { NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' });
