@@ -327,6 +327,43 @@ describe('SqliteStore on disk', () => {
   });
 });
 
+describe('SqliteStore retention of a flooded stream', () => {
+  it('caps a stream far over its limit in steps of pruneStepEntries, so that an append in between is not held up', async () => {
+    const store = new SqliteStore({ dataDir: testDir(), pruneStepEntries: 10 });
+    try {
+      await store.append(manyItems(100, 'flood'));
+      const order: string[] = [];
+      const pruning = store.prune(0, 5, 0).then((removed) => {
+        order.push('pruned');
+        return removed;
+      });
+      // Submitted while the prune runs: written between two of its steps, not after all of them.
+      await new Promise((resolve) => setImmediate(resolve));
+      const appended = store.append(manyItems(1, 'during')).then(() => order.push('appended'));
+      const [removed] = await Promise.all([pruning, appended]);
+      expect(order).toEqual(['appended', 'pruned']);
+      expect(removed.entries).toBeGreaterThanOrEqual(95);
+      const kept = (await store.feed('a', { limit: 100 })).items.map((n) => n.id);
+      expect(kept.slice(0, 2)).toEqual(['ntf_during_0', 'ntf_flood_99']);
+      expect(kept.length).toBeLessThanOrEqual(6);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('removes an expired backlog in steps too, and all of it', async () => {
+    const store = new SqliteStore({ dataDir: testDir(), pruneStepEntries: 10 });
+    try {
+      await store.append(manyItems(35, 'old'));
+      const removed = await store.prune(Date.now() + 1000, 1000, 0);
+      expect(removed).toEqual({ entries: 35, notifications: 35, idempotencyKeys: 0 });
+      expect((await store.feed('a', { limit: 100 })).items).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 /** The schema SqliteStore created before version 2 (no `user_version`). */
 const FIRST_SCHEMA = `
 CREATE TABLE notifications (

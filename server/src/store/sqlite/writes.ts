@@ -37,6 +37,8 @@ export type WriteOp =
        * steps) the next `count` streams of the file after `after` in name order.
        */
       streams: string[] | { after: string; count: number };
+      /** Entries removed at most in this one transaction; `more` in the result says that some are left. */
+      maxEntries: number;
     };
 
 /** What each kind of write returns: an append its seqs in order, (un)subscribe whether anything changed, prune its counts. */
@@ -46,8 +48,11 @@ export interface WriteResults {
   markAllRead: null;
   subscribe: boolean;
   unsubscribe: boolean;
-  /** `last`: the last stream of a sweep's step, where the next step starts; undefined once the sweep reached the end. */
-  prune: PruneResult & { last?: string };
+  /**
+   * `last`: the last stream of a sweep's step, where the next step starts; undefined once the sweep reached the end.
+   * `more`: `maxEntries` were removed and there may be more to remove: the same prune again.
+   */
+  prune: PruneResult & { last?: string; more: boolean };
 }
 export type WriteResult = WriteResults[WriteOp['kind']];
 
@@ -213,26 +218,33 @@ export class SqliteWrites {
     const collect = (rows: unknown[]) => {
       for (const { notification_num: num } of rows as { notification_num: number }[]) removed.set(num, (removed.get(num) ?? 0) + 1);
     };
-    // seq order is creation order, so the expired entries are a prefix of the table.
+    // seq order is creation order, so the expired entries are a prefix of the table: at most
+    // `maxEntries` of them, the first ones.
     const expired = this.stmt(
       `DELETE FROM entries WHERE seq < COALESCE(
          (SELECT seq FROM entries WHERE created_at >= ? ORDER BY seq LIMIT 1),
          (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
+       AND seq < COALESCE((SELECT seq FROM entries ORDER BY seq LIMIT 1 OFFSET ?), (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
        RETURNING notification_num`,
-    ).all(op.olderThan);
+    ).all(op.olderThan, op.maxEntries);
     collect(expired);
+    let budget = op.maxEntries - expired.length;
     const step = Array.isArray(op.streams) ? undefined : op.streams;
     const streams = Array.isArray(op.streams)
       ? op.streams
       : (this.stmt('SELECT DISTINCT stream FROM entries WHERE stream > ? ORDER BY stream LIMIT ?').all(op.streams.after, op.streams.count) as { stream: string }[]).map((r) => r.stream);
+    // The oldest entries of a stream over its cap, at most `budget` of them (the budget-th oldest and below).
     const capStream = this.stmt(
       `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
+       AND seq <= COALESCE((SELECT seq FROM entries WHERE stream = ? ORDER BY seq LIMIT 1 OFFSET ?), (SELECT MAX(seq) FROM entries WHERE stream = ?))
        RETURNING notification_num`,
     );
     let entries = expired.length;
     for (const stream of streams) {
-      const rows = capStream.all(stream, stream, op.perStream);
+      if (budget <= 0) break;
+      const rows = capStream.all(stream, stream, op.perStream, stream, budget - 1, stream);
       entries += rows.length;
+      budget -= rows.length;
       collect(rows);
     }
     const release = this.stmt('UPDATE notifications SET live_entries = live_entries - ? WHERE num = ? RETURNING live_entries');
@@ -247,6 +259,6 @@ export class SqliteWrites {
     }
     const idempotencyKeys = this.stmt('DELETE FROM idempotency WHERE created_at < ?').run(op.idempotencyOlderThan).changes;
     const last = step && streams.length === step.count ? streams.at(-1) : undefined;
-    return { entries, notifications, idempotencyKeys, ...(last === undefined ? {} : { last }) };
+    return { entries, notifications, idempotencyKeys, more: budget <= 0, ...(last === undefined ? {} : { last }) };
   }
 }
