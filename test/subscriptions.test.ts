@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../protocol/notification.js';
+import type { Target } from '../protocol/requests.js';
 import { emitAck, eventually, nextEvent, startServer, type TestClient, type TestServer } from './helpers.js';
 
 type TopicsAck = { ok: true; topics: string[] } | { ok: false; error: { code: string; message: string } };
@@ -15,11 +16,7 @@ describe('topic subscriptions', () => {
     await server.close();
   });
 
-  const publish = async (to: object, title: string) => {
-    const res = await server.request('POST', '/api/notifications', { token: publisher, body: { to, title } });
-    expect(res.status).toBe(202);
-    return ((await res.json()) as { id: string }).id;
-  };
+  const publish = async (to: Target, title: string) => (await server.publish({ to, title })).id;
 
   /**
    * Publishes to `topic`, then a marker to the user: once the marker arrived,
@@ -97,12 +94,11 @@ describe('topic subscriptions', () => {
       expect(ack, `socket ${topic.slice(0, 10)}`).toMatchObject({ ok: false, error: { code: 'invalid_topic' } });
     }
     // An empty path segment cannot reach the route; a lone space is the closest REST can send.
-    for (const [method, topic] of [['PUT', '-bad'], ['PUT', 'x'.repeat(129)], ['PUT', 'a b'], ['PUT', ' '], ['DELETE', '-bad']] as const) {
-      const res = await server.request(method, `/api/me/subscriptions/${encodeURIComponent(topic)}`, { token });
-      expect(res.status, `${method} ${topic.slice(0, 10)}`).toBe(422);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_topic');
+    const me = server.api.as(token);
+    for (const [id, topic] of [['subscribeMe', '-bad'], ['subscribeMe', 'x'.repeat(129)], ['subscribeMe', 'a b'], ['subscribeMe', ' '], ['unsubscribeMe', '-bad']] as const) {
+      await me.refused(id, { params: { topic } }, 422, 'invalid_topic');
     }
-    expect(await (await server.request('GET', '/api/me/subscriptions', { token })).json()).toEqual({ topics: [] });
+    expect(await me.ok('getMySubscriptions', {})).toEqual({ topics: [] });
   });
 
   it('accepts a 128-character topic name', async () => {
@@ -119,68 +115,49 @@ describe('topic subscriptions', () => {
       const ack = await emitAck<TopicsAck>(socket, 'subscribe', { topic });
       expect(ack, topic).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     }
-    const token = server.token('ivan', { topics });
-    expect((await server.request('PUT', '/api/me/subscriptions/team.42.build', { token })).status).toBe(200);
-    for (const topic of ['team.43.x', 'team.42.']) {
-      const res = await server.request('PUT', `/api/me/subscriptions/${topic}`, { token });
-      expect(res.status, topic).toBe(403);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
-    }
-    const list = await server.request('GET', '/api/me/subscriptions', { token });
-    expect(await list.json()).toEqual({ topics: ['team.42.alerts', 'team.42.build'] });
+    const ivan = server.api.as(server.token('ivan', { topics }));
+    await ivan.ok('subscribeMe', { params: { topic: 'team.42.build' } });
+    for (const topic of ['team.43.x', 'team.42.']) await ivan.refused('subscribeMe', { params: { topic } }, 403, 'forbidden');
+    expect(await ivan.ok('getMySubscriptions', {})).toEqual({ topics: ['team.42.alerts', 'team.42.build'] });
   });
 
   it('manages the caller’s topics with PUT, GET and DELETE /api/me/subscriptions, applied to live sockets at once', async () => {
     const { socket } = await server.connect('judy');
-    const token = server.token('judy');
+    const judy = server.api.as(server.token('judy'));
     const pushed = nextEvent<{ topics: string[] }>(socket, 'subscriptions');
-    const put = await server.request('PUT', '/api/me/subscriptions/sports', { token });
-    expect(put.status).toBe(200);
-    expect(await put.json()).toEqual({ topics: ['sports'] });
+    expect(await judy.ok('subscribeMe', { params: { topic: 'sports' } })).toEqual({ topics: ['sports'] });
     expect(await pushed).toEqual({ topics: ['sports'] });
-    expect(await (await server.request('PUT', '/api/me/subscriptions/art', { token })).json()).toEqual({ topics: ['art', 'sports'] });
-    expect(await (await server.request('PUT', '/api/me/subscriptions/art', { token })).json()).toEqual({ topics: ['art', 'sports'] });
-    expect(await (await server.request('GET', '/api/me/subscriptions', { token })).json()).toEqual({ topics: ['art', 'sports'] });
+    expect(await judy.ok('subscribeMe', { params: { topic: 'art' } })).toEqual({ topics: ['art', 'sports'] });
+    expect(await judy.ok('subscribeMe', { params: { topic: 'art' } })).toEqual({ topics: ['art', 'sports'] });
+    expect(await judy.ok('getMySubscriptions', {})).toEqual({ topics: ['art', 'sports'] });
     expect(await topicTitlesSeenBy(socket, 'judy', 'sports')).toEqual(['on sports']);
 
-    const del = await server.request('DELETE', '/api/me/subscriptions/sports', { token });
-    expect(del.status).toBe(200);
-    expect(await del.json()).toEqual({ topics: ['art'] });
+    expect(await judy.ok('unsubscribeMe', { params: { topic: 'sports' } })).toEqual({ topics: ['art'] });
     expect(await topicTitlesSeenBy(socket, 'judy', 'sports')).toEqual([]);
   });
 
   it('lets a publisher or an admin manage another user’s topics, joining and leaving that user’s live sockets at once', async () => {
     const one = await server.connect('kate');
     const two = await server.connect('kate');
-    const admin = server.token('root', { roles: ['admin'] });
+    const admin = server.api.as(server.token('root', { roles: ['admin'] }));
     const pushed = nextEvent<{ topics: string[] }>(two.socket, 'subscriptions');
-    const put = await server.request('PUT', '/api/users/kate/subscriptions/ops', { token: publisher });
-    expect(put.status).toBe(200);
-    expect(await put.json()).toEqual({ topics: ['ops'] });
+    const kate = { params: { userId: 'kate', topic: 'ops' } };
+    expect(await server.api.as(publisher).ok('subscribeUser', kate)).toEqual({ topics: ['ops'] });
     expect(await pushed).toEqual({ topics: ['ops'] });
     expect(await topicTitlesSeenBy(one.socket, 'kate', 'ops')).toEqual(['on ops']);
     expect(await topicTitlesSeenBy(two.socket, 'kate', 'ops')).toEqual(['on ops']);
-    expect(await (await server.request('GET', '/api/users/kate/subscriptions', { token: admin })).json()).toEqual({ topics: ['ops'] });
+    expect(await admin.ok('getUserSubscriptions', { params: { userId: 'kate' } })).toEqual({ topics: ['ops'] });
 
-    const del = await server.request('DELETE', '/api/users/kate/subscriptions/ops', { token: admin });
-    expect(await del.json()).toEqual({ topics: [] });
+    expect(await admin.ok('unsubscribeUser', kate)).toEqual({ topics: [] });
     expect(await topicTitlesSeenBy(one.socket, 'kate', 'ops')).toEqual([]);
     expect(await topicTitlesSeenBy(two.socket, 'kate', 'ops')).toEqual([]);
   });
 
   it('refuses a plain user managing another user’s topics with 403', async () => {
-    const token = server.token('mallory');
-    for (const [method, route] of [
-      ['GET', '/api/users/kate/subscriptions'],
-      ['PUT', '/api/users/kate/subscriptions/ops'],
-      ['DELETE', '/api/users/kate/subscriptions/ops'],
-    ] as const) {
-      const res = await server.request(method, route, { token });
-      expect(res.status, `${method} ${route}`).toBe(403);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
-    }
-    const kate = server.token('kate');
-    expect(await (await server.request('GET', '/api/me/subscriptions', { token: kate })).json()).toEqual({ topics: [] });
+    const mallory = server.api.as(server.token('mallory'));
+    const params = { userId: 'kate', topic: 'ops' };
+    for (const id of ['getUserSubscriptions', 'subscribeUser', 'unsubscribeUser'] as const) await mallory.refused(id, { params }, 403, 'forbidden');
+    expect(await server.api.as(server.token('kate')).ok('getMySubscriptions', {})).toEqual({ topics: [] });
   });
 });
 
@@ -193,11 +170,7 @@ describe('presence', () => {
     await server.close();
   });
 
-  const presence = async (userId: string, token: string) => {
-    const res = await server.request('GET', `/api/presence/users/${userId}`, { token });
-    expect(res.status).toBe(200);
-    return (await res.json()) as { online: boolean; connections: number };
-  };
+  const presence = (userId: string, token: string) => server.api.as(token).ok('getUserPresence', { params: { userId } });
 
   it('tracks a user’s connections as sockets connect and leave', async () => {
     const token = server.token('svc', { roles: ['publisher'] });
@@ -215,8 +188,6 @@ describe('presence', () => {
 
   it('refuses presence to a plain user with 403', async () => {
     await server.connect('lena');
-    const res = await server.request('GET', '/api/presence/users/lena', { token: server.token('nosy') });
-    expect(res.status).toBe(403);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    await server.api.as(server.token('nosy')).refused('getUserPresence', { params: { userId: 'lena' } }, 403, 'forbidden');
   });
 });

@@ -7,7 +7,7 @@
 import { expect } from 'vitest';
 import { pathOf, ROUTES, type ClientRequest, type OperationId, type Routes, type SuccessBody } from '../../protocol/routes.js';
 import { errorResponseSchema } from '../../protocol/responses.js';
-import type { ErrorCode } from '../../protocol/errors.js';
+import type { ErrorBody, ErrorCode } from '../../protocol/errors.js';
 
 /** What a request may carry, well-formed or not (for the tests of refusals). */
 export interface AnyRequest {
@@ -42,6 +42,21 @@ export function request(url: string, method: string, path: string, opts: { token
     headers['content-type'] ??= 'application/json';
   }
   return fetch(url + path, { method, headers, body });
+}
+
+/** One item's result in the answer of `publishBatch`, as its schema reads it. */
+type BatchItemResult = SuccessBody<Routes['publishBatch']>['results'][number];
+
+/** The id of a batch result, failing the test when the item was refused. */
+export function idOf(result: BatchItemResult | undefined): string {
+  expect(result, 'a batch item was refused').toHaveProperty('id');
+  return (result as { id: string }).id;
+}
+
+/** The error of a batch result, failing the test when the item was accepted. */
+export function errorOf(result: BatchItemResult | undefined): ErrorBody {
+  expect(result, 'a batch item was accepted').toHaveProperty('error');
+  return (result as { error: ErrorBody }).error;
 }
 
 export class TestApi {
