@@ -60,6 +60,34 @@ describeStore('RedisStore', async (clock) => {
   };
 });
 
+describe('RedisStore retention of a flooded stream', () => {
+  it('caps a stream far over its limit in scripts of at most pruneStepEntries entries each, and all of it', async () => {
+    const redis = await connectClient();
+    const store = new RedisStore({ redis, prefix: uniquePrefix(), pruneStepEntries: 7 });
+    try {
+      const items = Array.from({ length: 60 }, (_, i) => ({ notification: { id: `ntf_flood_${i}`, type: 'message', title: `n${i}`, createdAt: Date.now() }, streams: ['user:ann'] }));
+      await store.append(items);
+      await store.append([{ notification: { id: 'ntf_other', type: 'message', title: 'other', createdAt: Date.now() }, streams: ['user:bob'] }]);
+      // Each script is one atomic step that holds every other Redis client up: 55 entries in steps of 7
+      // take 8 runs of the cap script (besides one of the age script and one of the idempotency one).
+      const scriptRuns = async () =>
+        [...(await redis.info('commandstats')).matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+      const before = await scriptRuns();
+      const removed = await store.prune(0, 5, 0);
+      expect(await scriptRuns()).toBeGreaterThanOrEqual(before + 2 + Math.ceil(55 / 7));
+      expect(removed).toEqual({ entries: 55, notifications: 55, idempotencyKeys: 0 });
+      expect((await store.feed('ann', { limit: 100 })).items.map((n) => n.title)).toEqual(['n59', 'n58', 'n57', 'n56', 'n55']);
+      expect((await store.feed('bob', { limit: 100 })).items.map((n) => n.title)).toEqual(['other']);
+      // Nothing left over for the next prune.
+      expect(await store.prune(0, 5, 0)).toEqual({ entries: 0, notifications: 0, idempotencyKeys: 0 });
+    } finally {
+      await store.close();
+      await redis.flushdb();
+      redis.disconnect();
+    }
+  });
+});
+
 describe('RedisStore in a cluster', () => {
   let redis: Redis;
   const stores: RedisStore[] = [];

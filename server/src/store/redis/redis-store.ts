@@ -29,6 +29,8 @@ const SEQ_CLOCK_BUCKET_MS = 10_000;
 const RESUME_BUCKETS_BACK = 1;
 /** How much one prune script call handles, so that no call blocks Redis for long. */
 const PRUNE_BATCH = 200;
+/** Entries one run of the cap script removes at most, as SQLite's retention does per transaction. */
+const PRUNE_STEP_ENTRIES = 5000;
 
 export interface RedisStoreOptions {
   /** A connected ioredis client, owned by the caller (the store never quits it). It must not use `keyPrefix`. */
@@ -44,6 +46,8 @@ export interface RedisStoreOptions {
   retentionMs?: number;
   /** Lifetime of an idempotency record. @default IDEMPOTENCY_TTL_MS (24 hours) */
   idempotencyTtlMs?: number;
+  /** Entries a script of the per-stream cap removes at most (a script holds every other client up). @default 5000 */
+  pruneStepEntries?: number;
 }
 
 /** One command of a read pipeline: a Lua script with its arguments (after the prefix), or a plain read. */
@@ -84,6 +88,7 @@ export class RedisStore implements NotificationStore {
   private readonly now: () => number;
   private readonly retentionMs: number;
   private readonly idempotencyTtlMs: number;
+  private readonly pruneStepEntries: number;
   private queue: PendingAppend[] = [];
   private scheduled = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -99,6 +104,7 @@ export class RedisStore implements NotificationStore {
     this.now = opts.now ?? Date.now;
     this.retentionMs = Math.max(1, Math.round(opts.retentionMs ?? 30 * DAY));
     this.idempotencyTtlMs = Math.max(1, Math.round(opts.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS));
+    this.pruneStepEntries = Math.max(1, Math.floor(opts.pruneStepEntries ?? PRUNE_STEP_ENTRIES));
   }
 
   /**
@@ -281,10 +287,10 @@ export class RedisStore implements NotificationStore {
       more = next === 1;
     }
     for (let more = true; more; ) {
-      const [entries, notifications, streams] = (await this.script(PRUNE_BY_COUNT, [Math.max(0, Math.floor(perStream)), PRUNE_BATCH])) as number[];
+      const [entries, notifications, streams, left] = (await this.script(PRUNE_BY_COUNT, [Math.max(0, Math.floor(perStream)), PRUNE_BATCH, this.pruneStepEntries])) as number[];
       total.entries += entries!;
       total.notifications += notifications!;
-      more = streams === PRUNE_BATCH;
+      more = streams === PRUNE_BATCH || left === 1;
     }
     for (let more = true; more; ) {
       const [removed, next] = (await this.script(PRUNE_IDEMPOTENCY, [Math.floor(idempotencyOlderThan), PRUNE_BATCH])) as number[];

@@ -374,34 +374,48 @@ return { entries, notes, (not stopped and #head == 2 * batch) and 1 or 0 }
 `);
 
 /**
- * ARGV: prefix, perStream, batch. Takes up to `batch` touched streams and keeps the
- * newest `perStream` entries of each; a notification goes when its last entry does.
- * Returns { entries, notifications, streams taken }.
+ * ARGV: prefix, perStream, batch, maxEntries. Takes up to `batch` touched streams and keeps the
+ * newest `perStream` entries of each, removing at most `maxEntries` entries in all: a script holds
+ * every other client of Redis up while it runs, so a stream flooded far over its cap is capped over
+ * several runs (it goes back into the touched set, as do the streams this run had no budget left for).
+ * A notification goes when its last entry does.
+ * Returns { entries, notifications, streams taken, 1 when some are left for another run }.
  */
 export const PRUNE_BY_COUNT = new LuaScript(`${PRELUDE}
-local cap, batch = tonumber(ARGV[2]), tonumber(ARGV[3])
+local cap, batch, budget = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local streams = redis.call('SPOP', P .. 'touched', batch)
 local pruned = prunedUpTo()
-local entries, notes = 0, 0
+local entries, notes, left = 0, 0, 0
 for _, stream in ipairs(streams) do
   local sk = streamKey(stream)
-  -- Entries below the floor belong to notifications that expired before age pruning reached them.
-  entries = entries + redis.call('ZREMRANGEBYSCORE', sk, '-inf', num(pruned))
-  local excess = redis.call('ZCARD', sk) - cap
-  if excess > 0 then
-    local victims = redis.call('ZRANGE', sk, 0, excess - 1)
-    entries = entries + redis.call('ZREMRANGEBYRANK', sk, 0, excess - 1)
-    for _, id in ipairs(victims) do
-      local nk = noteKey(id)
-      if redis.call('EXISTS', nk) == 1 and redis.call('HINCRBY', nk, 'live', -1) <= 0 then
-        redis.call('DEL', nk)
-        redis.call('ZREM', P .. 'timeline', id)
-        notes = notes + 1
+  if budget <= 0 then
+    redis.call('SADD', P .. 'touched', stream)
+    left = 1
+  else
+    -- Entries below the floor belong to notifications that expired before age pruning reached them.
+    entries = entries + redis.call('ZREMRANGEBYSCORE', sk, '-inf', num(pruned))
+    local excess = redis.call('ZCARD', sk) - cap
+    if excess > 0 then
+      local take = math.min(excess, budget)
+      if take < excess then
+        redis.call('SADD', P .. 'touched', stream)
+        left = 1
+      end
+      budget = budget - take
+      local victims = redis.call('ZRANGE', sk, 0, take - 1)
+      entries = entries + redis.call('ZREMRANGEBYRANK', sk, 0, take - 1)
+      for _, id in ipairs(victims) do
+        local nk = noteKey(id)
+        if redis.call('EXISTS', nk) == 1 and redis.call('HINCRBY', nk, 'live', -1) <= 0 then
+          redis.call('DEL', nk)
+          redis.call('ZREM', P .. 'timeline', id)
+          notes = notes + 1
+        end
       end
     end
   end
 end
-return { entries, notes, #streams }
+return { entries, notes, #streams, left }
 `);
 
 /** ARGV: prefix, olderThan, batch. Deletes idempotency records created before the cut-off; returns { removed, more }. */
