@@ -87,14 +87,9 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     : new LocalBackplane(deps.store ?? new SqliteStore({ dataDir: config.dataDir, now, log: storeLog }), config);
   const store = new GuardedStore(backplane.store, storeLog);
 
-  // Engine.IO wraps the request listeners present when it attaches, so the
-  // dispatcher and the app must be behind this one; they are built below,
-  // once their collaborators exist.
-  const routes: { app?: Express; dispatcher?: Dispatcher } = {};
-  const http = createServer((req, res) => {
-    if (!routes.dispatcher!.listener(req, res)) routes.app!(req, res);
-  });
-  const io: HeraldServer = new Server(http, {
+  // Socket.IO is attached to the HTTP server at the end, once the server's own
+  // listener exists (Engine.IO wraps the listeners present when it attaches).
+  const io: HeraldServer = new Server({
     maxHttpBufferSize: config.maxSocketPayload,
     serveClient: false,
     // The transport answers every origin so that a refused browser reads a clear
@@ -115,11 +110,8 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     draining: () => edge.isDraining,
     handshakesWaiting: () => edge.admission.queued,
   });
-  // Admission comes first among the engine's middlewares: a refused handshake costs nothing more.
-  const edge = new Edge(io, config.edge, metrics, log.child({ component: 'edge' }));
+  const edge = new Edge(config.edge, metrics, log.child({ component: 'edge' }));
   nsp.on('connection', (socket) => edge.guard.own(socket.conn, { userId: socket.data.principal.userId, socketId: socket.id }));
-  // Each socket's upgrade request is let go of: engine.io's copy here, the rest by UserSockets once authenticated.
-  releaseUpgradeResponses(io.engine);
   const feed = new FeedService(store, delivery);
   const subscriptions = new SubscriptionService(store, delivery);
   const recent = new RecentNotifications();
@@ -168,8 +160,16 @@ export async function createHerald(config: HeraldConfig, deps: HeraldDeps = {}):
     accepting: () => accepting && !edge.isDraining,
     edge,
   };
-  const dispatcher = (routes.dispatcher = new Dispatcher(httpDeps, routeHandlers(httpDeps), passportAuthenticate(httpDeps.tokens)));
-  const app = (routes.app = createApp(httpDeps, dispatcher, { static: adminStatic() }));
+  const dispatcher = new Dispatcher(httpDeps, routeHandlers(httpDeps), passportAuthenticate(httpDeps.tokens));
+  const app = createApp(httpDeps, dispatcher, { static: adminStatic() });
+  const http = createServer((req, res) => {
+    if (!dispatcher.listener(req, res)) app(req, res);
+  });
+  io.attach(http);
+  // Admission comes first among the engine's middlewares: a refused handshake costs nothing more.
+  edge.install(io);
+  // Each socket's upgrade request is let go of: engine.io's copy here, the rest by UserSockets once authenticated.
+  releaseUpgradeResponses(io.engine);
 
   const retention = new Retention(store, config.retention, log.child({ component: 'retention' }), now);
   retention.start();

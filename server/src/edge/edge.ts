@@ -22,10 +22,13 @@ const REFUSAL_LOG_MS = 1000;
  * The edge of one node under pressure (SPEC §8): admission of new handshakes
  * (rate, overload, drain), the cap on each connection's unsent output, the
  * overload state publishing consults, and the drain on SIGTERM. Installed on
- * the Engine.IO server, so it sees every namespace's connections.
+ * the Engine.IO server once Socket.IO is attached, so it sees every namespace's
+ * connections.
  *
  * @example
- * const edge = new Edge(io, config.edge, metrics, log);
+ * const edge = new Edge(config.edge, metrics, log);
+ * io.attach(http);
+ * edge.install(io);      // the engine's first middleware
  * edge.admitPublish();   // throws 503 unavailable while overloaded
  * await edge.drain();    // SIGTERM: refuse new handshakes, close transports over DRAIN_MS
  */
@@ -36,9 +39,9 @@ export class Edge {
   private draining = false;
   private refusedSinceLog = 0;
   private lastRefusalLog = 0;
+  private io: Server | undefined;
 
   constructor(
-    private readonly io: Server,
     private readonly config: HeraldConfig['edge'],
     private readonly counters: EdgeCounters,
     private readonly log: Logger,
@@ -57,6 +60,11 @@ export class Edge {
       draining: () => this.draining,
       refused: (reason) => this.refused(reason),
     });
+  }
+
+  /** Installs admission and the output cap on `io`'s engine (it exists once Socket.IO is attached to its HTTP server). */
+  install(io: Server): void {
+    this.io = io;
     // First of the engine's middlewares: a refused handshake costs nothing more.
     io.engine.use(this.admission.middleware);
     io.engine.on('connection', (conn: EngineSocket) => this.guard.watch(conn));
@@ -84,6 +92,7 @@ export class Edge {
     if (this.draining) return;
     this.draining = true;
     this.admission.refuseWaiting('draining');
+    if (!this.io) return;
     // Engine.IO's map of open connections, every namespace's (typed protected, documented public).
     const engine = this.io.engine as unknown as { clients: Record<string, EngineSocket>; clientsCount: number };
     this.log.info({ connections: engine.clientsCount, drainMs: ms }, 'draining: closing transports in batches');
