@@ -7,10 +7,6 @@ interface Published {
   createdAt: string;
   streams: number;
 }
-interface Feed {
-  items: Notification[];
-  unreadCount: number;
-}
 
 /** How long a test waits to be sure that something was NOT delivered. */
 const QUIET_MS = 300;
@@ -59,7 +55,7 @@ describe('publishing', () => {
 
   it('gives "message" as the type when the publisher sends none', async () => {
     await publish({ to: { user: 'zoe' }, title: 'Hello' });
-    const feed = (await (await server.request('GET', '/api/me/notifications', { token: server.token('zoe') })).json()) as Feed;
+    const feed = await server.api.as(server.token('zoe')).ok('getMyFeed', {});
     expect(feed.items.map((n) => n.type)).toEqual(['message']);
   });
 
@@ -109,10 +105,9 @@ describe('publishing', () => {
     const alice = await server.connect('alice');
     const bob = await server.connect('bob');
     const carol = await server.connect('carol');
-    const put = await server.request('PUT', '/api/me/subscriptions/news.eu', { token: server.token('alice') });
-    expect(((await put.json()) as { topics: string[] }).topics).toEqual(['news.eu']);
+    expect(await server.api.as(server.token('alice')).ok('subscribeMe', { params: { topic: 'news.eu' } })).toEqual({ topics: ['news.eu'] });
     expect(await emitAck(bob.socket, 'subscribe', { topic: 'news.eu' })).toEqual({ ok: true, topics: ['news.eu'] });
-    await server.request('PUT', '/api/me/subscriptions/news.eu', { token: server.token('dave') });
+    await server.api.as(server.token('dave')).ok('subscribeMe', { params: { topic: 'news.eu' } });
     const dave = await server.connect('dave');
     expect(dave.ready.topics).toEqual(['news.eu']);
 
@@ -155,7 +150,7 @@ describe('publishing', () => {
     const res = await publish({ to: { user: 'zoe' }, title: 'While you were away', data: { n: 1 } });
     const { id } = (await res.json()) as Published;
     const broadcast = (await (await publish({ to: { all: true }, title: 'To everyone' })).json()) as Published;
-    const feed = (await (await server.request('GET', '/api/me/notifications', { token: server.token('zoe') })).json()) as Feed;
+    const feed = await server.api.as(server.token('zoe')).ok('getMyFeed', {});
     expect(feed.items.map((n) => n.id)).toEqual([broadcast.id, id]);
     expect(feed.items[1]).toMatchObject({ stream: 'user:zoe', title: 'While you were away', data: { n: 1 }, readAt: null });
     expect(feed.unreadCount).toBe(2);
@@ -175,14 +170,10 @@ describe('who may publish', () => {
     ['a user without roles', []],
     ['an admin:read user', ['admin:read']],
   ])('refuses %s with 403 forbidden, on both routes', async (_who, roles) => {
-    const token = server.token('someone', { roles });
-    const one = await server.request('POST', '/api/notifications', { token, body: { to: { user: 'bob' }, title: 'x' } });
-    const batch = await server.request('POST', '/api/notifications/batch', { token, body: { notifications: [{ to: { user: 'bob' }, title: 'x' }] } });
-    for (const res of [one, batch]) {
-      expect(res.status).toBe(403);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
-    }
-    const feed = (await (await server.request('GET', '/api/me/notifications', { token: server.token('bob') })).json()) as Feed;
+    const someone = server.api.as(server.token('someone', { roles }));
+    await someone.refused('publishNotification', { body: { to: { user: 'bob' }, title: 'x' } }, 403, 'forbidden');
+    await someone.refused('publishBatch', { body: { notifications: [{ to: { user: 'bob' }, title: 'x' }] } }, 403, 'forbidden');
+    const feed = await server.api.as(server.token('bob')).ok('getMyFeed', {});
     expect(feed.items).toEqual([]);
   });
 
@@ -190,14 +181,11 @@ describe('who may publish', () => {
     ['a publisher', 'publisher'],
     ['an admin', 'admin'],
   ])('lets %s publish', async (_who, role) => {
-    const res = await server.request('POST', '/api/notifications', { token: server.token('svc', { roles: [role] }), body: { to: { user: 'bob' }, title: 'x' } });
-    expect(res.status).toBe(202);
+    await server.api.as(server.token('svc', { roles: [role] })).ok('publishNotification', { body: { to: { user: 'bob' }, title: 'x' } });
   });
 
   it('refuses a caller without a token with 401 token_missing', async () => {
-    const res = await server.request('POST', '/api/notifications', { body: { to: { user: 'bob' }, title: 'x' } });
-    expect(res.status).toBe(401);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('token_missing');
+    await server.api.refused('publishNotification', { body: { to: { user: 'bob' }, title: 'x' } }, 401, 'token_missing');
   });
 });
 
