@@ -22,6 +22,7 @@ import {
 } from './scripts.js';
 import { IDEMPOTENCY_TTL_MS } from '../../../../protocol/requests.js';
 import type { AppendItem, AppendResult, CatchUp, CatchUpRequest, FeedPage, FeedQuery, IdempotencyRecord, NotificationStore, PruneResult } from '../../domain/notification-store.js';
+import { PRUNE_STEP_ENTRIES } from '../../domain/notification-store.js';
 
 const DAY = 86_400_000;
 /** The seq clock's resolution: a reconnecting client resumes 10-20 s of seqs before its lastSeq. */
@@ -29,8 +30,6 @@ const SEQ_CLOCK_BUCKET_MS = 10_000;
 const RESUME_BUCKETS_BACK = 1;
 /** How much one prune script call handles, so that no call blocks Redis for long. */
 const PRUNE_BATCH = 200;
-/** Entries one run of the cap script removes at most, as SQLite's retention does per transaction. */
-const PRUNE_STEP_ENTRIES = 5000;
 
 export interface RedisStoreOptions {
   /** A connected ioredis client, owned by the caller (the store never quits it). It must not use `keyPrefix`. */
@@ -46,7 +45,7 @@ export interface RedisStoreOptions {
   retentionMs?: number;
   /** Lifetime of an idempotency record. @default IDEMPOTENCY_TTL_MS (24 hours) */
   idempotencyTtlMs?: number;
-  /** Entries a script of the per-stream cap removes at most (a script holds every other client up). @default 5000 */
+  /** Entries a run of the per-stream cap script removes at most (a script holds every other client up). @default PRUNE_STEP_ENTRIES */
   pruneStepEntries?: number;
 }
 

@@ -20,7 +20,8 @@ import type {
   NotificationStore,
   PruneResult,
 } from '../../domain/notification-store.js';
-import { feedRanges } from '../../domain/feed-rule.js';
+import { feedRanges, type TopicSubscription } from '../../domain/feed-rule.js';
+import { PRUNE_STEP_ENTRIES } from '../../domain/notification-store.js';
 
 interface StreamRange {
   stream: string;
@@ -69,7 +70,7 @@ export interface SqliteStoreOptions {
   startWriter?: (data: WriterThreadData) => Worker;
   /** Streams capped per transaction of the first prune, which sweeps the whole file. @default 1000 */
   pruneStepStreams?: number;
-  /** Entries removed per transaction of a prune, so that a flooded stream or a long-expired backlog does not hold writes up. @default 5000 */
+  /** Entries removed per transaction of a prune. @default PRUNE_STEP_ENTRIES */
   pruneStepEntries?: number;
 }
 
@@ -81,12 +82,6 @@ export interface SqliteStoreOptions {
 const DEFAULT_WRITER_THREAD_MIN_ROWS = 400;
 /** Streams capped per transaction of the first prune after a start, which sweeps the whole file. */
 const DEFAULT_PRUNE_STEP_STREAMS = 1000;
-/**
- * Entries removed per transaction of a prune: about 25 ms of SQLite work here. In one
- * transaction, the 2 million entries over the cap of one stream flooded by the benchmark
- * held every write up for more than 10 s.
- */
-const DEFAULT_PRUNE_STEP_ENTRIES = 5000;
 
 /**
  * The feed rule as one statement for many users: `@windows` is a JSON array
@@ -153,7 +148,7 @@ export class SqliteStore implements NotificationStore {
     }
     this.now = opts.now ?? Date.now;
     this.pruneStepStreams = opts.pruneStepStreams ?? DEFAULT_PRUNE_STEP_STREAMS;
-    this.pruneStepEntries = opts.pruneStepEntries ?? DEFAULT_PRUNE_STEP_ENTRIES;
+    this.pruneStepEntries = opts.pruneStepEntries ?? PRUNE_STEP_ENTRIES;
     this.stmt = statementCache(this.db);
     this.local = new SqliteWrites(this.db);
     this.thread = new WriterThread(this.db.name, opts.startWriter);
@@ -344,8 +339,8 @@ export class SqliteStore implements NotificationStore {
   }
 
   /** Each user's subscriptions (topic and the seq it counts from), by topic, in one statement. */
-  private readSubscriptions(userIds: readonly string[], idsJson = JSON.stringify(userIds)): { topic: string; since: number }[][] {
-    const subs = userIds.map((): { topic: string; since: number }[] => []);
+  private readSubscriptions(userIds: readonly string[], idsJson = JSON.stringify(userIds)): TopicSubscription[][] {
+    const subs = userIds.map((): TopicSubscription[] => []);
     const rows = this.stmt(
       'SELECT u.key AS i, s.topic, s.since_seq FROM json_each(?) u JOIN subscriptions s ON s.user_id = u.value ORDER BY u.key, s.topic',
     ).all(idsJson) as { i: number; topic: string; since_seq: number }[];

@@ -221,10 +221,9 @@ export class SqliteWrites {
     // seq order is creation order, so the expired entries are a prefix of the table: at most
     // `maxEntries` of them, the first ones.
     const expired = this.stmt(
-      `DELETE FROM entries WHERE seq < COALESCE(
+      `DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE seq < COALESCE(
          (SELECT seq FROM entries WHERE created_at >= ? ORDER BY seq LIMIT 1),
-         (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
-       AND seq < COALESCE((SELECT seq FROM entries ORDER BY seq LIMIT 1 OFFSET ?), (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries))
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)) ORDER BY seq LIMIT ?)
        RETURNING notification_num`,
     ).all(op.olderThan, op.maxEntries);
     collect(expired);
@@ -233,16 +232,16 @@ export class SqliteWrites {
     const streams = Array.isArray(op.streams)
       ? op.streams
       : (this.stmt('SELECT DISTINCT stream FROM entries WHERE stream > ? ORDER BY stream LIMIT ?').all(op.streams.after, op.streams.count) as { stream: string }[]).map((r) => r.stream);
-    // The oldest entries of a stream over its cap, at most `budget` of them (the budget-th oldest and below).
+    // The oldest entries of a stream over its cap, at most `budget` of them.
     const capStream = this.stmt(
-      `DELETE FROM entries WHERE stream = ? AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)
-       AND seq <= COALESCE((SELECT seq FROM entries WHERE stream = ? ORDER BY seq LIMIT 1 OFFSET ?), (SELECT MAX(seq) FROM entries WHERE stream = ?))
+      `DELETE FROM entries WHERE seq IN (SELECT seq FROM entries WHERE stream = ?
+         AND seq <= (SELECT seq FROM entries WHERE stream = ? ORDER BY seq DESC LIMIT 1 OFFSET ?) ORDER BY seq LIMIT ?)
        RETURNING notification_num`,
     );
     let entries = expired.length;
     for (const stream of streams) {
       if (budget <= 0) break;
-      const rows = capStream.all(stream, stream, op.perStream, stream, budget - 1, stream);
+      const rows = capStream.all(stream, stream, op.perStream, budget);
       entries += rows.length;
       budget -= rows.length;
       collect(rows);
