@@ -2,7 +2,7 @@
  * Another build of Herald to measure beside this one in the same run
  * (`--baseline REV`): a git revision is checked out into a temporary worktree,
  * given this checkout's node_modules and bundled there, so that the previous
- * commit and this one answer the same load on the same machine, alternately.
+ * commit and this one answer the same load on the same machine at the same moment.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -38,7 +38,6 @@ export function prepareBaseline(rev: string): Baseline {
   }
   const commit = git('rev-parse', '--verify', `${rev}^{commit}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'herald-baseline-'));
-  rmSync(dir, { recursive: true });
   git('worktree', 'add', '--detach', '--quiet', dir, commit);
   onCleanup(() => {
     try {

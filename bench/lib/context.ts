@@ -91,7 +91,7 @@ export interface Context {
   allPids(): number[];
   /** Milliseconds of the run still available for waiting on other load (shared by every measurement). */
   quietBudgetMs: number;
-  /** `--baseline REV`: another build of Herald that the publish phase measures beside this one, alternately. */
+  /** `--baseline REV`: another build of Herald that the publish phase runs head to head with this one. */
   baseline?: Baseline;
 }
 

@@ -90,8 +90,8 @@ export function renderResults(results: Results): string[] {
   if (notes.length > 0) lines.push('', ...notes);
 
   lines.push('', 'Ratios of the key measures (same run; for latency, CPU and memory lower is better):');
-  const kinds: [ServerKind, string][] = [['ws', 'Herald/ws'], ['sio', 'Herald/Socket.IO'], ...(withBaseline ? [['previous', 'Herald/previous'] as [ServerKind, string]] : [])];
-  for (const [kind, name] of kinds) {
+  const kinds = [['ws', 'Herald/ws'], ['sio', 'Herald/Socket.IO'], ['previous', 'Herald/previous']] as const;
+  for (const [kind, name] of kinds.filter(([kind]) => kind !== 'previous' || withBaseline)) {
     const parts = results.rows
       .filter((r) => r.key)
       .map((r) => ({ r, x: ratio(r.values.herald, r.values[kind]) }))
