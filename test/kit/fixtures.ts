@@ -26,7 +26,7 @@ import { startRedis, type RedisProcess } from '../redis-server.js';
 export { describe, expect } from 'vitest';
 
 /** How quickly the nodes of a test cluster see one another come and go. */
-const CLUSTER_ENV = { NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', REDIS_REQUESTS_TIMEOUT_MS: '1500' };
+export const CLUSTER_ENV = { NODE_HEARTBEAT_MS: '100', NODE_TIMEOUT_MS: '600', REDIS_REQUESTS_TIMEOUT_MS: '1500' };
 
 /** The nodes of a test cluster: at least three. */
 export type Cluster = [TestServer, TestServer, TestServer, ...TestServer[]];
